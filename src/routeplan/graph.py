@@ -1,0 +1,143 @@
+"""Build the coach road graph: split OSM ways at junctions, keep the largest strongly connected part.
+
+The result is a set of *segments*: undirected pieces of road between junctions, each with its
+geometry, class, speed and the directions a coach may drive it.  Segments (not directed edges)
+are what the overlay splits at constituency boundaries, so both directions of a two-way road
+always get the same charging cells.  Directed edges are derived from segments last
+(:mod:`routeplan.network`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from routeplan.errors import DataError
+from routeplan.osm import OsmRoads
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Segments:
+    """Undirected road segments between junction nodes.
+
+    Nodes are indexes into ``node_*``; a segment's geometry is
+    ``geom_lon/lat[geom_ptr[i]:geom_ptr[i+1]]`` from ``a`` to ``b``.
+    """
+
+    node_id: npt.NDArray[np.int64]  # OSM node id (negative for nodes made by the overlay)
+    node_lon: npt.NDArray[np.float64]
+    node_lat: npt.NDArray[np.float64]
+    a: npt.NDArray[np.int64]
+    b: npt.NDArray[np.int64]
+    fwd: npt.NDArray[np.bool_]
+    bwd: npt.NDArray[np.bool_]
+    way: npt.NDArray[np.int64]  # index into the OsmRoads way arrays
+    geom_ptr: npt.NDArray[np.int64]
+    geom_lon: npt.NDArray[np.float64]
+    geom_lat: npt.NDArray[np.float64]
+    stats: dict[str, int]
+
+
+def split_ways(roads: OsmRoads) -> Segments:
+    """Cut every way at nodes shared with another way (or repeated in the same way)."""
+    use = np.bincount(roads.way_nodes, minlength=roads.node_id.shape[0])
+    ends = np.zeros_like(use, dtype=bool)
+    ends[roads.way_nodes[roads.way_ptr[:-1]]] = True
+    ends[roads.way_nodes[roads.way_ptr[1:] - 1]] = True
+    junction = (use > 1) | ends
+    a: list[int] = []
+    b: list[int] = []
+    way: list[int] = []
+    gptr = [0]
+    gnodes: list[npt.NDArray[np.int64]] = []
+    total = 0
+    for w in range(roads.way_id.shape[0]):
+        nodes = roads.way_nodes[roads.way_ptr[w] : roads.way_ptr[w + 1]]
+        cut = np.flatnonzero(junction[nodes])
+        cut = np.union1d(cut, [0, nodes.shape[0] - 1])
+        for i, j in zip(cut[:-1], cut[1:], strict=True):
+            piece = nodes[i : j + 1]
+            if piece[0] == piece[-1] and piece.shape[0] <= 2:
+                continue  # degenerate self-loop
+            a.append(int(piece[0]))
+            b.append(int(piece[-1]))
+            way.append(w)
+            gnodes.append(piece)
+            total += piece.shape[0]
+            gptr.append(total)
+    flat = np.concatenate(gnodes) if gnodes else np.zeros(0, dtype=np.int64)
+    way_arr = np.asarray(way, dtype=np.int64)
+    return Segments(
+        node_id=roads.node_id,
+        node_lon=roads.node_lon,
+        node_lat=roads.node_lat,
+        a=np.asarray(a, dtype=np.int64),
+        b=np.asarray(b, dtype=np.int64),
+        fwd=roads.way_fwd[way_arr],
+        bwd=roads.way_bwd[way_arr],
+        way=way_arr,
+        geom_ptr=np.asarray(gptr, dtype=np.int64),
+        geom_lon=roads.node_lon[flat],
+        geom_lat=roads.node_lat[flat],
+        stats={"ways": int(roads.way_id.shape[0]), "segments": len(a)},
+    )
+
+
+def largest_scc(seg: Segments) -> Segments:
+    """Keep the segments inside the largest strongly connected component, renumbering nodes.
+
+    A coach must be able to get back out of anywhere it can drive into; islands of one-way
+    streets and roads cut off by the extract's edge would make routes fail mysteriously.
+    """
+    n = seg.node_id.shape[0]
+    tails = np.concatenate([seg.a[seg.fwd], seg.b[seg.bwd]])
+    heads = np.concatenate([seg.b[seg.fwd], seg.a[seg.bwd]])
+    mat = coo_matrix((np.ones(tails.shape[0]), (tails, heads)), shape=(n, n)).tocsr()
+    _, comp = connected_components(mat, directed=True, connection="strong")
+    used = np.zeros(n, dtype=bool)
+    used[seg.a] = True
+    used[seg.b] = True
+    counts = np.bincount(comp[used])
+    if counts.size == 0 or counts.max() < 2:
+        msg = "the coach road graph has no strongly connected part with more than one node"
+        raise DataError(msg)
+    big = int(np.argmax(counts))
+    keep_node = comp == big
+    keep = keep_node[seg.a] & keep_node[seg.b]
+    new_index = np.cumsum(keep_node) - 1
+    ptr = seg.geom_ptr
+    lens = np.diff(ptr)[keep]
+    gidx = np.concatenate([np.arange(ptr[i], ptr[i + 1]) for i in np.flatnonzero(keep)])
+    stats = dict(seg.stats)
+    stats.update(
+        nodes_before_scc=int(used.sum()),
+        nodes=int(keep_node.sum()),
+        segments_before_scc=int(seg.a.shape[0]),
+        segments=int(keep.sum()),
+    )
+    dropped = stats["nodes_before_scc"] - stats["nodes"]
+    log.info(
+        "largest strongly connected component: kept %d of %d junction nodes (dropped %d, %.1f%%)",
+        stats["nodes"], stats["nodes_before_scc"], dropped, 100.0 * dropped / max(1, stats["nodes_before_scc"]),
+    )
+    return Segments(
+        node_id=seg.node_id[keep_node],
+        node_lon=seg.node_lon[keep_node],
+        node_lat=seg.node_lat[keep_node],
+        a=new_index[seg.a[keep]],
+        b=new_index[seg.b[keep]],
+        fwd=seg.fwd[keep],
+        bwd=seg.bwd[keep],
+        way=seg.way[keep],
+        geom_ptr=np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
+        geom_lon=seg.geom_lon[gidx],
+        geom_lat=seg.geom_lat[gidx],
+        stats=stats,
+    )

@@ -1,0 +1,310 @@
+"""The overlaid coach network: build it (extract -> split -> overlay), cache it, compile it.
+
+Stages follow OSRM's extract -> customise -> query split:
+
+* :func:`build_network` reads OSM, builds segments, overlays boundaries (slow, geometry only)
+  and caches the result on disk keyed on the input checksums and every parameter;
+* :meth:`Network.compile` applies an :class:`~routeplan.policy.ExpensePolicy` in milliseconds,
+  giving the CSR arrays the kernels search.  This is the only place that maps pieces (the
+  network's undirected road pieces) to CSR positions and back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from routeplan import __version__, settings
+from routeplan.atomic import atomic_path
+from routeplan.boundaries import Boundaries, sha256_file, to_bng
+from routeplan.errors import DataError
+from routeplan.graph import largest_scc, split_ways
+from routeplan.kernels import csr_from_edges
+from routeplan.osm import Place, read_osm
+from routeplan.overlay import OverlayParams, Pieces, overlay
+from routeplan.policy import AVOID, ExpensePolicy
+from routeplan.vehicle import CLASS_NAMES, CoachProfile
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_ARRAYS = ("node_id", "node_lon", "node_lat", "a", "b", "fwd", "bwd", "way", "cell", "flag", "length_m", "geom_ptr", "geom_lon", "geom_lat")
+
+
+@dataclass
+class Compiled:
+    """A network frozen under one policy: CSR arrays plus the piece of every CSR position."""
+
+    indptr: npt.NDArray[np.int64]
+    heads: npt.NDArray[np.int32]
+    tails: npt.NDArray[np.int64]
+    time_s: npt.NDArray[np.float64]
+    label: npt.NDArray[np.int32]  # cell, or -1 when exempt/uncharged
+    label_charge: npt.NDArray[np.int64]
+    piece: npt.NDArray[np.int64]
+    forward: npt.NDArray[np.bool_]  # True when the position runs the piece from a to b
+    policy: ExpensePolicy
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.indptr.shape[0] - 1)
+
+
+@dataclass
+class Network:
+    """Road pieces with their charging cells, plus the tables needed to explain them."""
+
+    pieces: Pieces
+    way_id: npt.NDArray[np.int64]
+    way_class: npt.NDArray[np.int8]
+    way_kph: npt.NDArray[np.float64]
+    way_name: list[str]
+    cell_codes: tuple[str, ...]
+    cell_names: tuple[str, ...]
+    places: list[Place]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # -- sizes and derived arrays --------------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return int(self.pieces.node_id.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Directed edges (a two-way piece counts twice)."""
+        return int(self.pieces.fwd.sum() + self.pieces.bwd.sum())
+
+    @cached_property
+    def piece_time_s(self) -> npt.NDArray[np.float64]:
+        kph = self.way_kph[self.pieces.way]
+        return np.maximum(self.pieces.length_m / (kph / 3.6), 1e-3)
+
+    @cached_property
+    def piece_class(self) -> npt.NDArray[np.int8]:
+        return self.way_class[self.pieces.way]
+
+    @cached_property
+    def node_xy(self) -> npt.NDArray[np.float64]:
+        x, y = to_bng(self.pieces.node_lon, self.pieces.node_lat)
+        return np.column_stack([x, y])
+
+    @cached_property
+    def kdtree(self) -> Any:
+        from scipy.spatial import cKDTree
+
+        return cKDTree(self.node_xy)
+
+    def piece_coords(self, p: int, forward: bool = True) -> npt.NDArray[np.float64]:
+        """(lat, lon) rows of a piece in driving order."""
+        s, e = self.pieces.geom_ptr[p], self.pieces.geom_ptr[p + 1]
+        pts = np.column_stack([self.pieces.geom_lat[s:e], self.pieces.geom_lon[s:e]])
+        return pts if forward else pts[::-1]
+
+    def compile(self, policy: ExpensePolicy, already_charged: tuple[str, ...] = ()) -> Compiled:
+        """Apply a policy: CSR arrays with labels and charges (fast; no geometry)."""
+        pc = self.pieces
+        fw = np.flatnonzero(pc.fwd)
+        bw = np.flatnonzero(pc.bwd)
+        tails = np.concatenate([pc.a[fw], pc.b[bw]])
+        heads = np.concatenate([pc.b[fw], pc.a[bw]])
+        piece = np.concatenate([fw, bw])
+        forward = np.concatenate([np.ones(fw.size, bool), np.zeros(bw.size, bool)])
+        indptr, heads_s, order = csr_from_edges(self.n_nodes, tails, heads)
+        piece = piece[order]
+        exempt = policy.exempt_mask()[self.piece_class[piece]]
+        label = np.where(exempt, -1, pc.cell[piece]).astype(np.int32)
+        charge = policy.label_charges(self.cell_codes, self.cell_names, already_charged)
+        return Compiled(
+            indptr=indptr,
+            heads=heads_s,
+            tails=tails[order],
+            time_s=self.piece_time_s[piece],
+            label=label,
+            label_charge=charge,
+            piece=piece,
+            forward=forward[order],
+            policy=policy,
+        )
+
+    # -- interchange -----------------------------------------------------------------------------
+    def to_networkx(self) -> Any:
+        """An osmnx-compatible ``MultiDiGraph`` (lon/lat, ``length``, ``travel_time``, geometry).
+
+        Extra edge attributes: ``constituency`` (code or None), ``cell_flag``.  For
+        interchange and plotting; the routing kernels never use it.
+        """
+        import networkx as nx
+        from shapely.geometry import LineString
+
+        pc = self.pieces
+        G = nx.MultiDiGraph(crs="epsg:4326", name=self.meta.get("name", "routeplan"))
+        for i in range(self.n_nodes):
+            G.add_node(i, x=float(pc.node_lon[i]), y=float(pc.node_lat[i]), osmid_original=int(pc.node_id[i]))
+        tt = self.piece_time_s
+        for p in range(pc.a.shape[0]):
+            coords = self.piece_coords(p)[:, ::-1]
+            cell = int(pc.cell[p])
+            attrs = {
+                "osmid": int(self.way_id[pc.way[p]]),
+                "highway": CLASS_NAMES[int(self.piece_class[p])],
+                "name": self.way_name[int(pc.way[p])],
+                "length": float(pc.length_m[p]),
+                "travel_time": float(tt[p]),
+                "speed_kph": float(self.way_kph[pc.way[p]]),
+                "constituency": self.cell_codes[cell] if cell >= 0 else None,
+                "cell_flag": int(pc.flag[p]),
+                "oneway": bool(pc.fwd[p] != pc.bwd[p]),
+            }
+            if pc.fwd[p]:
+                G.add_edge(int(pc.a[p]), int(pc.b[p]), geometry=LineString(coords), reversed=False, **attrs)
+            if pc.bwd[p]:
+                G.add_edge(int(pc.b[p]), int(pc.a[p]), geometry=LineString(coords[::-1]), reversed=True, **attrs)
+        return G
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the network atomically as ``.npz`` (arrays) with JSON metadata inside."""
+        arrays = {f"p_{k}": getattr(self.pieces, k) for k in _ARRAYS}
+        arrays.update(way_id=self.way_id, way_class=self.way_class, way_kph=self.way_kph)
+        side = {
+            "format": FORMAT_VERSION,
+            "way_name": self.way_name,
+            "cell_codes": list(self.cell_codes),
+            "cell_names": list(self.cell_names),
+            "places": [asdict(p) for p in self.places],
+            "stats": self.pieces.stats,
+            "meta": self.meta,
+        }
+        arrays["json"] = np.frombuffer(json.dumps(side).encode(), dtype=np.uint8)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:  # noqa: PTH123
+                np.savez(fh, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Network:
+        """Read a network written by :meth:`save`; a damaged or old file raises DataError."""
+        try:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # noqa: PTH123
+                side = json.loads(bytes(z["json"]).decode())
+                if side.get("format") != FORMAT_VERSION:
+                    msg = f"cached network {path} has format {side.get('format')}, expected {FORMAT_VERSION}"
+                    raise DataError(msg)
+                pieces = Pieces(**{k: z[f"p_{k}"] for k in _ARRAYS}, stats=side["stats"])
+                return cls(
+                    pieces=pieces,
+                    way_id=z["way_id"],
+                    way_class=z["way_class"],
+                    way_kph=z["way_kph"],
+                    way_name=side["way_name"],
+                    cell_codes=tuple(side["cell_codes"]),
+                    cell_names=tuple(side["cell_names"]),
+                    places=[Place(**p) for p in side["places"]],
+                    meta=side["meta"],
+                )
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            msg = f"cannot read cached network {path}: {exc}"
+            raise DataError(msg) from exc
+
+
+def cache_key(osm_sha: str, bnd: Boundaries, profile: CoachProfile, params: OverlayParams) -> str:
+    """Fingerprint of everything the built network depends on."""
+    import hashlib
+
+    text = "|".join([f"v{FORMAT_VERSION}", __version__, osm_sha, bnd.sha256, bnd.name, profile.key(), params.key()])
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def build_network(
+    osm_path: str | os.PathLike[str],
+    boundaries: Boundaries,
+    *,
+    profile: CoachProfile | None = None,
+    params: OverlayParams | None = None,
+    cache: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> Network:
+    """Read an OSM file and overlay a boundary set, reusing a cached build when inputs match.
+
+    The cache entry is keyed on the sha256 of the OSM file and the boundary file, the vehicle
+    profile, the overlay tolerances and the format version; any change builds afresh.
+    """
+    profile = profile or CoachProfile()
+    params = params or OverlayParams()
+    osm_path = Path(osm_path)
+    if not osm_path.exists():
+        msg = f"OSM file not found: {osm_path}"
+        raise DataError(msg)
+    def stage(name: str) -> Callable[[int, int | None], None]:
+        say(name, 0, None)
+        return lambda done, total: say(name, done, total)
+
+    say = progress or (lambda _stage, _done, _total: None)
+    osm_sha = sha256_file(osm_path)
+    key = cache_key(osm_sha, boundaries, profile, params)
+    entry = settings.cache_dir(cache_dir) / f"network-{key}.npz"
+    if cache and entry.exists():
+        try:
+            net = Network.load(entry)
+            if net.meta.get("cache_key") == key:
+                log.info("using cached network %s", entry)
+                net.meta["cache"] = "hit"
+                return net
+        except DataError as exc:
+            log.warning("ignoring damaged cache entry: %s", exc)
+    roads = read_osm(osm_path, profile, progress=stage(f"reading {osm_path.name} (ways)"))
+    stage("building the coach graph")
+    seg = largest_scc(split_ways(roads))
+    pieces = overlay(seg, boundaries, params, progress=stage(f"overlaying {boundaries.name} (segments)"))
+    say("done", 1, 1)
+    meta = {
+        "cache_key": key,
+        "osm_file": osm_path.name,
+        "osm_sha256": osm_sha,
+        "boundaries": boundaries.name,
+        "boundary_sha256": boundaries.sha256,
+        "boundary_attribution": boundaries.attribution,
+        "profile": asdict(profile),
+        "overlay": asdict(params),
+        "generated": _is_generated(osm_path),
+        "skipped_ways": roads.skipped_ways,
+    }
+    net = Network(
+        pieces=pieces,
+        way_id=roads.way_id,
+        way_class=roads.way_class,
+        way_kph=roads.way_kph,
+        way_name=roads.way_name,
+        cell_codes=boundaries.codes,
+        cell_names=boundaries.names,
+        places=roads.places,
+        meta=meta,
+    )
+    if cache:
+        net.save(entry)
+    net.meta["cache"] = "miss" if cache else "off"
+    return net
+
+
+def _is_generated(osm_path: Path) -> bool:
+    """A synthetic network from :mod:`routeplan.synth` has a JSON sidecar saying so."""
+    side = osm_path.with_name(osm_path.name + ".json")
+    if not side.exists():
+        return False
+    try:
+        return bool(json.loads(side.read_text()).get("generated"))
+    except (OSError, ValueError):
+        return False
+
+
+__all__ = ["AVOID", "Compiled", "Network", "build_network", "cache_key"]

@@ -1,0 +1,178 @@
+"""Read OpenStreetMap files (``.osm.pbf``, ``.osm``, ``.osm.bz2``) into plain arrays.
+
+One streaming pass with pyosmium (its C++ node-location index resolves way geometry), keeping
+only the ways a coach may use (see :func:`routeplan.vehicle.way_access`) and named places for the
+offline place resolver.  Everything downstream sees numpy arrays, never pyosmium objects.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from routeplan.errors import DataError
+from routeplan.vehicle import CLASS_CODES, CoachProfile, way_access, way_speed_kph
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int | None], None]
+
+# Tags that make a named object a place a planner may name as a stop.
+PLACE_KEYS = ("place", "amenity", "leisure", "tourism", "building", "shop", "railway", "public_transport", "office", "historic", "sport")
+# Named objects that are lines, not places one can stop at.
+NOT_PLACES = {"railway=rail", "railway=razed", "railway=abandoned", "railway=disused", "railway=platform_edge"}
+SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".o5m")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A named OSM object, as a point: a town, a leisure centre, a town hall."""
+
+    name: str
+    kind: str  # e.g. "place=town", "leisure=sports_centre"
+    lat: float
+    lon: float
+    osm: str  # "n123" / "w456"
+
+
+@dataclass
+class OsmRoads:
+    """Coach-usable ways and their nodes, as flat arrays.
+
+    ``way_nodes[way_ptr[i]:way_ptr[i+1]]`` are indexes into ``node_lon``/``node_lat``/``node_id``.
+    """
+
+    node_id: npt.NDArray[np.int64]
+    node_lon: npt.NDArray[np.float64]
+    node_lat: npt.NDArray[np.float64]
+    way_id: npt.NDArray[np.int64]
+    way_class: npt.NDArray[np.int8]
+    way_kph: npt.NDArray[np.float64]
+    way_fwd: npt.NDArray[np.bool_]
+    way_bwd: npt.NDArray[np.bool_]
+    way_ptr: npt.NDArray[np.int64]
+    way_nodes: npt.NDArray[np.int64]
+    way_name: list[str]
+    places: list[Place]
+    skipped_ways: int  # highway ways a coach may not use
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        msg = f"OSM file not found: {path}"
+        raise DataError(msg)
+    if not path.name.lower().endswith(SUFFIXES):
+        msg = f"not an OSM file (expected one of {', '.join(SUFFIXES)}): {path}"
+        raise DataError(msg)
+    if path.stat().st_size == 0:
+        msg = f"OSM file is empty: {path}"
+        raise DataError(msg)
+
+
+def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: Progress | None = None) -> OsmRoads:
+    """Read the coach-usable road ways and named places of an OSM file.
+
+    Raises
+    ------
+    DataError
+        Missing, empty or corrupt file, or a file with no coach-usable roads.
+    """
+    import osmium
+
+    path = Path(path)
+    _check_file(path)
+    node_index: dict[int, int] = {}
+    lons: list[float] = []
+    lats: list[float] = []
+    ids: list[int] = []
+    w_id: list[int] = []
+    w_cls: list[int] = []
+    w_kph: list[float] = []
+    w_fwd: list[bool] = []
+    w_bwd: list[bool] = []
+    w_ptr: list[int] = [0]
+    w_nodes: list[int] = []
+    w_name: list[str] = []
+    places: list[Place] = []
+    skipped = 0
+    seen = 0
+    keys = ("highway", *PLACE_KEYS)
+    try:
+        fp = osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter(*keys))
+        for obj in fp:
+            if obj.is_way():
+                seen += 1
+                if progress and seen % 20000 == 0:
+                    progress(seen, None)
+                tags = {t.k: t.v for t in obj.tags}
+                name = tags.get("name")
+                if name and any(k in tags for k in PLACE_KEYS) and "highway" not in tags:
+                    pts = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+                    if pts:
+                        arr = np.asarray(pts)
+                        kind = next(f"{k}={tags[k]}" for k in PLACE_KEYS if k in tags)
+                        if kind not in NOT_PLACES:
+                            places.append(Place(name, kind, float(arr[:, 1].mean()), float(arr[:, 0].mean()), f"w{obj.id}"))
+                if "highway" not in tags:
+                    continue
+                usable, fwd, bwd = way_access(tags, profile)
+                if not usable:
+                    skipped += 1
+                    continue
+                refs = []
+                for n in obj.nodes:
+                    if not n.location.valid():
+                        continue  # node outside the extract: the way is cut there
+                    idx = node_index.get(n.ref)
+                    if idx is None:
+                        idx = node_index[n.ref] = len(ids)
+                        ids.append(n.ref)
+                        lons.append(n.location.lon)
+                        lats.append(n.location.lat)
+                    refs.append(idx)
+                if len(refs) < 2:
+                    continue
+                w_id.append(obj.id)
+                w_cls.append(CLASS_CODES[tags["highway"]])
+                w_kph.append(way_speed_kph(tags, profile))
+                w_fwd.append(fwd)
+                w_bwd.append(bwd)
+                w_nodes.extend(refs)
+                w_ptr.append(len(w_nodes))
+                ref = tags.get("ref", "")
+                w_name.append(f"{ref} {name}".strip() if ref and name else (ref or name or f"unnamed {tags['highway']}"))
+            elif obj.is_node():
+                tags = {t.k: t.v for t in obj.tags}
+                name = tags.get("name")
+                if name and any(k in tags for k in PLACE_KEYS):
+                    kind = next(f"{k}={tags[k]}" for k in PLACE_KEYS if k in tags)
+                    if kind not in NOT_PLACES:
+                        places.append(Place(name, kind, obj.location.lat, obj.location.lon, f"n{obj.id}"))
+    except RuntimeError as exc:  # libosmium reports corrupt input as RuntimeError
+        msg = f"cannot read OSM file {path}: {exc}"
+        raise DataError(msg) from exc
+    if not w_id:
+        msg = f"no coach-usable roads in {path}"
+        raise DataError(msg)
+    log.info("read %s: %d coach ways (%d highway ways unusable), %d nodes, %d places", path.name, len(w_id), skipped, len(ids), len(places))
+    return OsmRoads(
+        node_id=np.asarray(ids, dtype=np.int64),
+        node_lon=np.asarray(lons, dtype=np.float64),
+        node_lat=np.asarray(lats, dtype=np.float64),
+        way_id=np.asarray(w_id, dtype=np.int64),
+        way_class=np.asarray(w_cls, dtype=np.int8),
+        way_kph=np.asarray(w_kph, dtype=np.float64),
+        way_fwd=np.asarray(w_fwd, dtype=np.bool_),
+        way_bwd=np.asarray(w_bwd, dtype=np.bool_),
+        way_ptr=np.asarray(w_ptr, dtype=np.int64),
+        way_nodes=np.asarray(w_nodes, dtype=np.int64),
+        way_name=w_name,
+        places=places,
+        skipped_ways=skipped,
+    )

@@ -1,0 +1,269 @@
+"""Overlay road segments with constituency polygons: every piece of road gets one charging cell.
+
+Boundary rules (chosen here, documented in the README, explained in the ledger):
+
+1. **Crossings split roads.**  A segment that crosses a boundary is cut at the crossing and a
+   new graph node is made there, so a route is charged only for the constituencies its pieces
+   actually lie in.
+2. **Tiny incursions are ignored.**  Pieces shorter than ``incursion_tol_m`` (default 25 m, about
+   the ~20 m generalisation error of the ONS BGC boundaries) are merged into their longer
+   neighbour: a roundabout clipping a corner, or a boundary drawn a few metres off the road,
+   does not charge a constituency.
+3. **Roads along a boundary** are charged to the side their centreline lies on, piece by piece,
+   after rule 2.  The boundaries are generalised, so this is the best the data can say; the
+   ledger lists such roads with their length so the planner can see them.
+4. **Pieces outside every polygon** (estuary bridges, piers, coast roads clipped off by the
+   coastline-clipped polygons) are charged to the nearest constituency within
+   ``outside_snap_m`` (default 2 km) - the conservative choice, since a charge wrongly missed is
+   worse than one wrongly counted - and flagged ``OUTSIDE_SNAPPED`` so the ledger says so.
+   Farther than that (ferries, open sea) they are left uncharged and flagged ``OUTSIDE``.
+5. **Overlapping polygons** (a few m² in the ONS files): the lowest constituency code wins.
+
+The overlay is pure geometry: which roads are exempt (motorways) is policy, applied later, so a
+policy change never reruns this step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from routeplan.boundaries import Boundaries, from_bng, to_bng
+from routeplan.graph import Segments
+
+log = logging.getLogger(__name__)
+
+INSIDE = 0
+OUTSIDE_SNAPPED = 1
+OUTSIDE = 2
+
+
+@dataclass(frozen=True)
+class OverlayParams:
+    """Tolerances of the boundary rules; part of the cache key."""
+
+    incursion_tol_m: float = 25.0
+    outside_snap_m: float = 2000.0
+
+    def key(self) -> str:
+        return f"tol={self.incursion_tol_m!r};snap={self.outside_snap_m!r}"
+
+
+@dataclass
+class Pieces:
+    """Segments cut at boundaries: undirected pieces with a cell, a flag and geometry."""
+
+    node_id: npt.NDArray[np.int64]
+    node_lon: npt.NDArray[np.float64]
+    node_lat: npt.NDArray[np.float64]
+    a: npt.NDArray[np.int64]
+    b: npt.NDArray[np.int64]
+    fwd: npt.NDArray[np.bool_]
+    bwd: npt.NDArray[np.bool_]
+    way: npt.NDArray[np.int64]
+    cell: npt.NDArray[np.int32]
+    flag: npt.NDArray[np.int8]
+    length_m: npt.NDArray[np.float64]
+    geom_ptr: npt.NDArray[np.int64]
+    geom_lon: npt.NDArray[np.float64]
+    geom_lat: npt.NDArray[np.float64]
+    stats: dict[str, int]
+
+
+def _intervals(cuts: list[float], length: float) -> list[list[float]]:
+    pts = sorted({0.0, length, *[c for c in cuts if 0.0 < c < length]})
+    out = [[pts[0], pts[0]]]
+    for p in pts[1:]:
+        if p - out[-1][0] < 0.01:  # collapse crossings closer than 1 cm
+            continue
+        out[-1][1] = p
+        out.append([p, p])
+    out.pop()
+    if not out:
+        return [[0.0, length]]
+    out[-1][1] = length
+    return out
+
+
+def _merge_same(iv: list[list]) -> list[list]:  # type: ignore[type-arg]
+    out: list[list] = []  # type: ignore[type-arg]
+    for x in iv:
+        if out and out[-1][2] == x[2] and out[-1][3] == x[3]:
+            out[-1][1] = x[1]
+        else:
+            out.append(list(x))
+    return out
+
+
+def _absorb_small(iv: list[list], tol: float) -> list[list]:  # type: ignore[type-arg]
+    """Rule 2: merge pieces shorter than ``tol`` into their longer neighbour."""
+    iv = _merge_same(iv)
+    while len(iv) > 1:
+        lengths = [x[1] - x[0] for x in iv]
+        i = int(np.argmin(lengths))
+        if lengths[i] >= tol:
+            break
+        if i == 0:
+            j = 1
+        elif i == len(iv) - 1:
+            j = i - 1
+        else:
+            j = i - 1 if lengths[i - 1] >= lengths[i + 1] else i + 1
+        iv[i][2], iv[i][3] = iv[j][2], iv[j][3]
+        iv = _merge_same(iv)
+    return iv
+
+
+def _cut_coords(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], cum: npt.NDArray[np.float64], d0: float, d1: float) -> npt.NDArray[np.float64]:
+    """Coordinates of the part of a polyline between distances ``d0`` and ``d1``."""
+    inner = np.flatnonzero((cum > d0) & (cum < d1))
+    xs = np.concatenate([[np.interp(d0, cum, x)], x[inner], [np.interp(d1, cum, x)]])
+    ys = np.concatenate([[np.interp(d0, cum, y)], y[inner], [np.interp(d1, cum, y)]])
+    return np.column_stack([xs, ys])
+
+
+def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParams(), *, progress: Callable[[int, int | None], None] | None = None) -> Pieces:
+    """Cut segments at constituency boundaries and give each piece a cell (see module rules)."""
+    gx, gy = to_bng(seg.geom_lon, seg.geom_lat)
+    n_seg = seg.a.shape[0]
+    ptr = seg.geom_ptr
+    seg_of_coord = np.repeat(np.arange(n_seg), np.diff(ptr))
+    lines = shapely.linestrings(np.column_stack([gx, gy]), indices=seg_of_coord)
+    polys = bnd.geom_bng
+    rings = shapely.boundary(polys)
+    shapely.prepare(rings)
+    tree = shapely.STRtree(polys)
+    li, pj = tree.query(lines, predicate="intersects")
+    n_cand = np.bincount(li, minlength=n_seg)
+    simple_cell = np.full(n_seg, -1, dtype=np.int64)
+    one = n_cand == 1
+    first = np.full(n_seg, -1, dtype=np.int64)
+    # first candidate of each line (query output is sorted by line index)
+    starts = np.searchsorted(li, np.arange(n_seg))
+    has = n_cand > 0
+    first[has] = pj[starts[has]]
+    inside = np.zeros(n_seg, dtype=bool)
+    idx1 = np.flatnonzero(one)
+    if idx1.size:
+        inside[idx1] = shapely.covered_by(lines[idx1], polys[first[idx1]])
+    simple_cell[inside] = first[inside]
+
+    # Lines wholly outside every polygon: rule 4 on the whole segment.
+    outside_all = np.flatnonzero(n_cand == 0)
+    out_cell = np.full(n_seg, -1, dtype=np.int64)
+    out_flag = np.full(n_seg, OUTSIDE, dtype=np.int8)
+    if outside_all.size:
+        mids = shapely.line_interpolate_point(lines[outside_all], 0.5, normalized=True)
+        qi, qj = tree.query_nearest(mids, max_distance=params.outside_snap_m, all_matches=False)
+        out_cell[outside_all[qi]] = qj
+        out_flag[outside_all[qi]] = OUTSIDE_SNAPPED
+
+    new_lon: list[float] = []
+    new_lat: list[float] = []
+    node_count = seg.node_id.shape[0]
+    P_a: list[int] = []
+    P_b: list[int] = []
+    P_seg: list[int] = []
+    P_cell: list[int] = []
+    P_flag: list[int] = []
+    P_len: list[float] = []
+    P_geom: list[npt.NDArray[np.float64]] = []
+    lengths = shapely.length(lines)
+    complex_lines = 0
+    new_node_xy: list[tuple[float, float]] = []
+    for s in range(n_seg):
+        if progress and s % 20000 == 0:
+            progress(s, n_seg)
+        x = gx[ptr[s] : ptr[s + 1]]
+        y = gy[ptr[s] : ptr[s + 1]]
+        if inside[s] or n_cand[s] == 0:
+            cell = simple_cell[s] if inside[s] else out_cell[s]
+            flag = INSIDE if inside[s] else out_flag[s]
+            P_a.append(int(seg.a[s]))
+            P_b.append(int(seg.b[s]))
+            P_seg.append(s)
+            P_cell.append(int(cell))
+            P_flag.append(int(flag))
+            P_len.append(float(lengths[s]))
+            P_geom.append(np.column_stack([x, y]))
+            continue
+        complex_lines += 1
+        cands = pj[starts[s] : starts[s] + n_cand[s]]
+        cum = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
+        total = float(cum[-1])
+        subs = shapely.linestrings(np.column_stack([np.repeat(x, 2)[1:-1], np.repeat(y, 2)[1:-1]]), indices=np.repeat(np.arange(x.shape[0] - 1), 2))
+        cuts: list[float] = []
+        for c in cands:
+            inter = shapely.intersection(subs, rings[c])
+            for k in np.flatnonzero(~shapely.is_empty(inter)):
+                pts = shapely.get_coordinates(inter[k])
+                cuts.extend((cum[k] + np.hypot(pts[:, 0] - x[k], pts[:, 1] - y[k])).tolist())
+        iv = _intervals(cuts, total)
+        mids = np.array([(p + q) / 2 for p, q in iv])
+        mx, my = np.interp(mids, cum, x), np.interp(mids, cum, y)
+        cell_of = np.full(len(iv), -1, dtype=np.int64)
+        for c in sorted(cands.tolist(), reverse=True):  # lowest code wins overlaps
+            cell_of[shapely.intersects_xy(polys[c], mx, my)] = c
+        ivs = [[p, q, int(cell_of[i]), INSIDE if cell_of[i] >= 0 else OUTSIDE] for i, (p, q) in enumerate(iv)]
+        ivs = _absorb_small(ivs, params.incursion_tol_m)
+        for item in ivs:
+            if item[2] < 0:
+                mid = (item[0] + item[1]) / 2
+                pt = shapely.points([np.interp(mid, cum, x)], [np.interp(mid, cum, y)])
+                _, qj = tree.query_nearest(pt, max_distance=params.outside_snap_m, all_matches=False)
+                if qj.size:
+                    item[2], item[3] = int(qj[0]), OUTSIDE_SNAPPED
+        ivs = _merge_same(ivs)
+        prev = int(seg.a[s])
+        for i, (d0, d1, cell, flag) in enumerate(ivs):
+            if i == len(ivs) - 1:
+                nxt = int(seg.b[s])
+            else:
+                nxt = node_count + len(new_node_xy)
+                new_node_xy.append((float(np.interp(d1, cum, x)), float(np.interp(d1, cum, y))))
+            P_a.append(prev)
+            P_b.append(nxt)
+            P_seg.append(s)
+            P_cell.append(int(cell))
+            P_flag.append(int(flag))
+            P_len.append(d1 - d0)
+            P_geom.append(_cut_coords(x, y, cum, d0, d1))
+            prev = nxt
+    if new_node_xy:
+        nxy = np.asarray(new_node_xy)
+        new_lon, new_lat = from_bng(nxy[:, 0], nxy[:, 1])
+    glens = np.array([g.shape[0] for g in P_geom], dtype=np.int64)
+    allg = np.concatenate(P_geom)
+    glon, glat = from_bng(allg[:, 0], allg[:, 1])
+    P_seg_arr = np.asarray(P_seg, dtype=np.int64)
+    stats = dict(seg.stats)
+    stats.update(
+        pieces=len(P_a),
+        boundary_crossing_segments=complex_lines,
+        crossing_nodes=len(new_node_xy),
+        outside_snapped_pieces=int(np.sum(np.asarray(P_flag) == OUTSIDE_SNAPPED)),
+        outside_pieces=int(np.sum(np.asarray(P_flag) == OUTSIDE)),
+    )
+    log.info("overlay: %d segments -> %d pieces, %d crossing nodes", n_seg, len(P_a), len(new_node_xy))
+    return Pieces(
+        node_id=np.concatenate([seg.node_id, -np.arange(1, len(new_node_xy) + 1, dtype=np.int64)]),
+        node_lon=np.concatenate([seg.node_lon, np.asarray(new_lon, dtype=np.float64)]),
+        node_lat=np.concatenate([seg.node_lat, np.asarray(new_lat, dtype=np.float64)]),
+        a=np.asarray(P_a, dtype=np.int64),
+        b=np.asarray(P_b, dtype=np.int64),
+        fwd=seg.fwd[P_seg_arr],
+        bwd=seg.bwd[P_seg_arr],
+        way=seg.way[P_seg_arr],
+        cell=np.asarray(P_cell, dtype=np.int32),
+        flag=np.asarray(P_flag, dtype=np.int8),
+        length_m=np.asarray(P_len, dtype=np.float64),
+        geom_ptr=np.concatenate([[0], np.cumsum(glens)]).astype(np.int64),
+        geom_lon=glon,
+        geom_lat=glat,
+        stats=stats,
+    )

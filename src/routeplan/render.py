@@ -1,0 +1,344 @@
+"""Draw a planned leg on an interactive Leaflet map (folium), so a planner can *see* why the
+cheapest route costs less than the fastest: which constituencies each one pays for, and why.
+
+This is the only module that imports folium.  Every text that reaches the page is escaped here
+(tooltips go into JavaScript template literals verbatim), attribution for the tiles (OSM, ODbL)
+and for the boundary polygons (ONS, OGL) is always shown - also inside the legend, so a map
+opened offline, without tiles, still credits its sources.  Nothing time-dependent is written, so
+two renders of the same leg differ only in folium's random element ids.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import folium
+import shapely
+from shapely.geometry import mapping
+
+from routeplan.atomic import atomic_path
+from routeplan.boundaries import Boundaries
+from routeplan.ledger import Charge, format_money
+from routeplan.locate import Stop
+from routeplan.network import Network
+from routeplan.routing import Leg, Route
+
+log = logging.getLogger(__name__)
+
+OSM_COPYRIGHT_URL = "https://www.openstreetmap.org/copyright"
+OSM_TEXT = "© OpenStreetMap contributors"
+OSM_ATTRIBUTION = f'<a href="{OSM_COPYRIGHT_URL}">{OSM_TEXT}</a> (ODbL)'
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+GENERATED_NOTICE = "GENERATED synthetic network (not real roads)"
+
+# Degrees; ~50 m at British latitudes: invisible at street zoom, shrinks BGC polygons a lot.
+SIMPLIFY_DEG = 0.0005
+
+CHEAPEST_COLOUR = "#0b3d91"  # dark blue, solid: the chosen route
+FASTEST_COLOUR = "#d6336c"  # magenta, dashed: the comparison
+ALTERNATIVE_COLOUR = "#808080"
+# Polygon fills: what the *chosen* route pays, what only the fastest would pay, what is free.
+PAID_CHEAPEST = "#e4572e"
+PAID_FASTEST_ONLY = "#f6ae2d"
+PAID_NONE = "#9e9e9e"
+LEGEND_CLEARANCE_PX = 280  # bottom padding when fitting bounds, about the legend's height
+
+
+def _esc(text: object) -> str:
+    """HTML-escape, and neutralise what would break a JS template literal (folium tooltips)."""
+    return html.escape(str(text)).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def _km(metres: float) -> str:
+    return f"{metres / 1000:.2f} km"
+
+
+def _route_summary(route: Route) -> str:
+    return f"{format_money(route.cost_pence)} · {_minutes(route.time_s)} · {_km(route.length_m)}"
+
+
+def _rows_by_code(route: Route) -> dict[str, Charge]:
+    return {r.code: r for r in route.ledger.rows}
+
+
+@dataclass(frozen=True)
+class _Seat:
+    """One constituency either route touches, with what each route pays there."""
+
+    code: str
+    name: str
+    cheapest: Charge | None
+    fastest: Charge | None
+
+    @property
+    def category(self) -> str:
+        if self.cheapest is not None and self.cheapest.pence > 0:
+            return "cheapest"
+        if self.fastest is not None and self.fastest.pence > 0:
+            return "fastest"
+        return "free"
+
+
+def _seats(leg: Leg) -> list[_Seat]:
+    """Constituencies of both ledgers in the order the routes meet them (cheapest first)."""
+    cheap, fast = _rows_by_code(leg.cheapest), _rows_by_code(leg.fastest)
+    order: list[str] = list(cheap) + [c for c in fast if c not in cheap]
+    out = []
+    for code in order:
+        row = cheap.get(code) or fast[code]
+        out.append(_Seat(code, row.name, cheap.get(code), fast.get(code)))
+    return out
+
+
+_FILL = {"cheapest": PAID_CHEAPEST, "fastest": PAID_FASTEST_ONLY, "free": PAID_NONE}
+_CATEGORY_TEXT = {
+    "cheapest": "charged on the cheapest route",
+    "fastest": "charged on the fastest route only",
+    "free": "free / exempt roads only",
+}
+
+
+def _charge_html(label: str, row: Charge | None) -> str:
+    """One route's ledger row for a constituency: amount, kilometres and every reason."""
+    if row is None:
+        return f"<div style=\"{_COLUMN}\"><b>{_esc(label)}:</b> not entered</div>"
+    reasons = "".join(f"<li>{_esc(r)}</li>" for r in row.reasons)
+    km = f"{row.road_km:.2f} km charged roads, {row.exempt_km:.2f} km exempt"
+    return (
+        f"<div style=\"{_COLUMN}\"><b>{_esc(label)}: {_esc(format_money(row.pence))}</b><br>({_esc(km)})"
+        f"<ul style=\"margin:2px 0 0 16px;padding:0\">{reasons}</ul></div>"
+    )
+
+
+# The two routes side by side: a long ledger stays short enough to read while hovering.
+_COLUMN = "flex:1 1 0;min-width:200px;max-width:340px"
+
+
+def _seat_tooltip(seat: _Seat) -> str:
+    return (
+        "<div style=\"width:max-content;max-width:720px;white-space:normal;font-size:12px;line-height:1.3\">"
+        f"<b>{_esc(seat.name)}</b> ({_esc(seat.code)}) - <i>{_esc(_CATEGORY_TEXT[seat.category])}</i>"
+        "<div style=\"display:flex;gap:12px;margin-top:3px\">"
+        f"{_charge_html('Cheapest route', seat.cheapest)}{_charge_html('Fastest route', seat.fastest)}</div></div>"
+    )
+
+
+def _stop_popup(stop: Stop, role: str, net: Network) -> str:
+    if stop.cell >= 0:
+        where = f"{net.cell_names[stop.cell]} ({net.cell_codes[stop.cell]})"
+        if stop.cell_how != "inside":
+            where += " - outside every polygon, nearest constituency"
+    else:
+        where = "outside every constituency"
+    return (
+        f"<b>{_esc(role)}: {_esc(stop.label)}</b><br>"
+        f"Source: {_esc(stop.source)}<br>"
+        f"Constituency: {_esc(where)}<br>"
+        f"Joined to the road network {stop.snap_m:.0f} m away"
+    )
+
+
+def _same_route(a: Route, b: Route) -> bool:
+    return a.pieces == b.pieces and a.forward == b.forward
+
+
+def _bounds(routes: Iterable[Sequence[tuple[float, float]]], stops: Iterable[Stop]) -> list[list[float]] | None:
+    lats: list[float] = []
+    lons: list[float] = []
+    for pts in routes:
+        lats.extend(p[0] for p in pts)
+        lons.extend(p[1] for p in pts)
+    for s in stops:
+        lats.append(s.lat)
+        lons.append(s.lon)
+    if not lats:
+        return None
+    return [[min(lats), min(lons)], [max(lats), max(lons)]]
+
+
+def _attributions(net: Network, boundaries: Boundaries) -> tuple[str, str]:
+    """(tile/road attribution HTML, boundary licence text); the boundary text is required."""
+    bnd = str(net.meta.get("boundary_attribution") or boundaries.attribution or "").strip()
+    if not bnd:
+        bnd = f"Boundaries: {boundaries.name} (see its licence)"
+    return OSM_ATTRIBUTION, bnd
+
+
+def _policy_lines(leg: Leg) -> list[str]:
+    pol = leg.policy
+    exempt = ", ".join(sorted(pol.exempt_classes)) or "none"
+    lines = [
+        f"Day rate {format_money(pol.day_rate_pence)} per constituency; exempt roads: {exempt}",
+        "Stops are charged to their constituency" if pol.charge_stops else "Stops are not charged",
+    ]
+    if pol.overrides:
+        shown = ", ".join(f"{k}={'avoid' if v < 0 else format_money(v)}" for k, v in sorted(pol.overrides.items())[:6])
+        more = f" and {len(pol.overrides) - 6} more" if len(pol.overrides) > 6 else ""
+        lines.append(f"Overrides: {shown}{more}")
+    if pol.value_of_time_pence_per_hour is not None:
+        lines.append(f"Value of time {format_money(pol.value_of_time_pence_per_hour)}/hour")
+    if leg.already_charged:
+        lines.append(f"Already charged today: {', '.join(leg.already_charged)}")
+    if leg.limit_time_s is not None:
+        lines.append(f"Time limit {_minutes(leg.limit_time_s)}")
+    return lines
+
+
+def _legend_html(net: Network, boundaries: Boundaries, leg: Leg, title: str, generated: bool) -> str:
+    osm_attr, bnd_attr = _attributions(net, boundaries)
+    ch, fa = leg.cheapest, leg.fastest
+    if leg.saving_pence > 0:
+        saving = f"Saving {format_money(leg.saving_pence)} for {_minutes(leg.extra_time_s)} extra"
+    elif leg.saving_pence == 0:
+        saving = "No saving: the fastest route costs the same"
+    else:  # only with a value of time or a time limit: the chosen route may cost more
+        saving = f"Chosen route costs {format_money(-leg.saving_pence)} more than the fastest"
+
+    def swatch(colour: str, dashed: bool = False, fill: bool = False) -> str:
+        if fill:
+            return f'<span style="display:inline-block;width:14px;height:10px;background:{colour};opacity:.6;border:1px solid {colour};margin-right:4px"></span>'
+        style = "dashed" if dashed else "solid"
+        return f'<span style="display:inline-block;width:22px;border-top:4px {style} {colour};vertical-align:middle;margin-right:4px"></span>'
+
+    warn = f'<div style="color:#b00020;font-weight:bold;margin:2px 0">⚠ {_esc(GENERATED_NOTICE)}</div>' if generated else ""
+    uncharged = [r for r in (ch, fa) if r.ledger.uncharged_km > 0]
+    notes = "".join(f"<div>{_esc(r.kind)}: {r.ledger.uncharged_km:.2f} km outside every constituency (not charged)</div>" for r in uncharged)
+    policy = "".join(f"<div>{_esc(line)}</div>" for line in _policy_lines(leg))
+    src = net.meta.get("osm_file")
+    src_line = f"<div>Road data: {_esc(src)}</div>" if src else ""
+    return f"""
+<div id="routeplan-legend" style="position:fixed;bottom:24px;left:10px;z-index:1000;background:rgba(255,255,255,.93);
+ padding:8px 10px;border:1px solid #777;border-radius:4px;font:12px/1.35 sans-serif;max-width:380px;box-shadow:0 1px 4px rgba(0,0,0,.3)">
+<details open><summary style="font-weight:bold;font-size:13px;margin-bottom:2px;cursor:pointer">{_esc(title)}</summary>
+{warn}
+<div>{swatch(CHEAPEST_COLOUR)}<b>Cheapest</b>: {_esc(_route_summary(ch))}</div>
+<div>{swatch(FASTEST_COLOUR, dashed=True)}<b>Fastest</b>: {_esc(_route_summary(fa))}</div>
+<div style="margin:2px 0"><b>{_esc(saving)}</b></div>
+{notes}
+<div style="margin-top:4px">{swatch(PAID_CHEAPEST, fill=True)}{_esc(_CATEGORY_TEXT['cheapest'])}</div>
+<div>{swatch(PAID_FASTEST_ONLY, fill=True)}{_esc(_CATEGORY_TEXT['fastest'])}</div>
+<div>{swatch(PAID_NONE, fill=True)}{_esc(_CATEGORY_TEXT['free'])}</div>
+<div style="margin-top:4px;color:#333">{policy}</div>
+<div style="margin-top:4px;font-size:10.5px;color:#444">Map tiles and roads: {osm_attr}<br>{src_line}
+Boundaries: {_esc(bnd_attr)}</div>
+</details>
+</div>
+"""
+
+
+def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | None = None) -> folium.Map:
+    """An interactive map of one leg: both routes, the constituencies they pay for and why.
+
+    The cheapest route is drawn solid, the fastest dashed, distinct Pareto alternatives thin and
+    grey (a toggleable layer).  Constituency polygons are shaded by who pays for them, with the
+    ledger rows of both routes in their tooltips.  A fixed legend carries the totals, the policy
+    and the data attributions (so they show even when tiles cannot load).
+    """
+    if tuple(boundaries.codes) != tuple(net.cell_codes):
+        msg = f"boundary set {boundaries.name} is not the one the network was built with"
+        raise ValueError(msg)
+    generated = bool(net.meta.get("generated"))
+    origin, destination = leg.stops[0], leg.stops[-1]
+    title = title or f"{origin.label} → {destination.label}"
+    if generated and GENERATED_NOTICE not in title:
+        title = f"{title} - {GENERATED_NOTICE}"
+    osm_attr, bnd_attr = _attributions(net, boundaries)
+
+    cheap_pts = leg.cheapest.coords(net)
+    fast_pts = leg.fastest.coords(net)
+    alternatives = [r for r in leg.front if not _same_route(r, leg.cheapest) and not _same_route(r, leg.fastest)]
+    alt_pts = [r.coords(net) for r in alternatives]
+    bounds = _bounds([cheap_pts, fast_pts, *alt_pts], leg.stops)
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [54.0, -2.5]
+
+    m = folium.Map(location=centre, zoom_start=12, tiles=None, control_scale=True)
+    folium.TileLayer(
+        tiles=OSM_TILES,
+        attr=f"{osm_attr} | {html.escape(bnd_attr)}",
+        name="OpenStreetMap",
+        max_zoom=19,
+    ).add_to(m)
+    m.get_root().header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
+
+    # Polygons first, so the routes draw above them.
+    seats_layer = folium.FeatureGroup(name="Constituencies (charges)", show=True)
+    for seat in _seats(leg):
+        geom = boundaries.geom[boundaries.index_of[seat.code]]
+        geom = shapely.simplify(geom, SIMPLIFY_DEG, preserve_topology=True)
+        colour = _FILL[seat.category]
+        feature = {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": {"code": seat.code, "name": seat.name}, "geometry": mapping(geom)}],
+        }
+        folium.GeoJson(
+            feature,
+            name=seat.name,
+            style_function=lambda _f, c=colour: {"color": c, "weight": 1.5, "fillColor": c, "fillOpacity": 0.22},
+            highlight_function=lambda _f, c=colour: {"color": c, "weight": 3, "fillOpacity": 0.35},
+            tooltip=folium.Tooltip(_seat_tooltip(seat), sticky=True),
+        ).add_to(seats_layer)
+    seats_layer.add_to(m)
+
+    if alternatives:
+        alt_layer = folium.FeatureGroup(name="Alternatives (cost/time trade-offs)", show=True)
+        for route, pts in zip(alternatives, alt_pts, strict=True):
+            folium.PolyLine(
+                pts, color=ALTERNATIVE_COLOUR, weight=3, opacity=0.8,
+                tooltip=folium.Tooltip(f"<b>Alternative {_esc(route.kind)}</b>: {_esc(_route_summary(route))}"),
+            ).add_to(alt_layer)
+        alt_layer.add_to(m)
+
+    # The fastest goes above the cheapest, thinner and dashed: where they share roads both show.
+    cheap_layer = folium.FeatureGroup(name=f"Cheapest route ({format_money(leg.cheapest.cost_pence)})", show=True)
+    folium.PolyLine(
+        cheap_pts, color=CHEAPEST_COLOUR, weight=6, opacity=0.9,
+        tooltip=folium.Tooltip(f"<b>Cheapest route</b> (chosen): {_esc(_route_summary(leg.cheapest))}"),
+    ).add_to(cheap_layer)
+    cheap_layer.add_to(m)
+
+    fast_layer = folium.FeatureGroup(name=f"Fastest route ({format_money(leg.fastest.cost_pence)})", show=True)
+    folium.PolyLine(
+        fast_pts, color=FASTEST_COLOUR, weight=3.5, opacity=0.95, dash_array="10 8",
+        tooltip=folium.Tooltip(f"<b>Fastest route</b>: {_esc(_route_summary(leg.fastest))}"),
+    ).add_to(fast_layer)
+    fast_layer.add_to(m)
+
+    stops_layer = folium.FeatureGroup(name="Stops", show=True)
+    for i, stop in enumerate(leg.stops):
+        last = i == len(leg.stops) - 1
+        role, colour = ("Origin", "green") if i == 0 else ("Destination", "red") if last else (f"Stop {i}", "blue")
+        folium.Marker(
+            [stop.lat, stop.lon],
+            popup=folium.Popup(_stop_popup(stop, role, net), max_width=320),
+            tooltip=folium.Tooltip(f"{_esc(role)}: {_esc(stop.label)}"),
+            icon=folium.Icon(color=colour),
+        ).add_to(stops_layer)
+    stops_layer.add_to(m)
+
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.get_root().html.add_child(folium.Element(_legend_html(net, boundaries, leg, title, generated)))
+    if bounds:
+        # Keep the routes clear of the legend (bottom left) and the layer control (top right).
+        m.fit_bounds(bounds, padding_top_left=(30, 30), padding_bottom_right=(30, LEGEND_CLEARANCE_PX))
+    return m
+
+
+def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
+    """Write the map's HTML atomically: a failed render never leaves a half-written page."""
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        m.save(str(tmp))
+    log.info("wrote map %s", target)
+    return target
+
+
+__all__ = ["GENERATED_NOTICE", "OSM_ATTRIBUTION", "OSM_TEXT", "route_map", "save_map"]

@@ -1,0 +1,111 @@
+import shutil
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from datapaths import DATA
+from routeplan.boundaries import from_polygons, load_boundaries, manifest
+from routeplan.errors import DataError
+
+
+def test_manifest_matches_shared_sources():
+    sets = manifest()
+    assert set(sets) == {"wpc-2010", "wpc-2024"}
+    sources = (DATA / "boundaries" / "SOURCES.md").read_text()
+    for entry in sets.values():
+        assert entry["sha256"] in sources
+        assert entry["source_sha256"] in sources
+        assert "Open Government Licence" in entry["attribution"]
+
+
+@pytest.mark.parametrize(
+    ("name", "lat", "lon", "expected"),
+    [
+        ("wpc-2010", 52.6083, 1.7305, "Great Yarmouth"),
+        ("wpc-2024", 52.6083, 1.7305, "Great Yarmouth"),
+        ("wpc-2010", 51.4600, -0.9720, "Reading East"),
+        ("wpc-2024", 51.4600, -0.9720, "Reading Central"),
+        ("wpc-2010", 52.6286, 1.2963, "Norwich South"),
+        ("wpc-2010", 53.4774, -2.2309, "Manchester Central"),
+        ("wpc-2010", 52.6705, -0.7270, "Rutland and Melton"),
+        ("wpc-2024", 52.6705, -0.7270, "Rutland and Stamford"),
+    ],
+)
+def test_known_points(request, name, lat, lon, expected):
+    b = request.getfixturevalue("b2010" if name == "wpc-2010" else "b2024")
+    cell, how = b.cell_at(lat, lon)
+    assert (b.names[cell], how) == (expected, "inside")
+
+
+def test_outside_point_snaps_or_not(b2024):
+    # A point 500 m off the coast at Great Yarmouth: nearest constituency; far out at sea: none.
+    cell, how = b2024.cell_at(52.6083, 1.7420)
+    assert how == "nearest" and b2024.names[cell] == "Great Yarmouth"
+    assert b2024.cell_at(52.6, 2.5) == (-1, "outside")
+
+
+def test_topojson_without_crs_and_invalid_geometry():
+    b = load_boundaries(DATA / "boundaries" / "source" / "martinjc-topo_wpc.json")
+    assert len(b) == 632
+    assert b.fixed_invalid > 500  # only 77 of 632 are valid as stored
+    assert all(g.is_valid for g in b.geom)
+
+
+def test_other_crs_is_reprojected(tmp_path, b2024):
+    gdf = gpd.read_file(DATA / "boundaries" / "wpc-2024.gpkg").iloc[:40].to_crs("EPSG:27700")
+    path = tmp_path / "bng.gpkg"
+    gdf.to_file(path)
+    b = load_boundaries(path)
+    i = b.index_of["E14001063"]
+    assert b.geom[i].equals_exact(b2024.geom[b2024.index_of["E14001063"]], tolerance=1e-6)
+
+
+def test_wrong_crs_is_refused(tmp_path):
+    gdf = gpd.read_file(DATA / "boundaries" / "wpc-2024.gpkg").iloc[:5].to_crs("EPSG:27700")
+    path = tmp_path / "lies.gpkg"
+    gdf.set_crs("EPSG:4326", allow_override=True).to_file(path)  # metres labelled as degrees
+    with pytest.raises(DataError, match="wrong CRS|longitude/latitude|outside the UK"):
+        load_boundaries(path)
+
+
+def test_checksum_mismatch(tmp_path):
+    (tmp_path / "boundaries").mkdir()
+    dst = tmp_path / "boundaries" / "wpc-2024.gpkg"
+    shutil.copy(DATA / "boundaries" / "wpc-2024.gpkg", dst)
+    with dst.open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(DataError, match="checksum"):
+        load_boundaries("wpc-2024", data_dir=tmp_path)
+
+
+def test_missing_set_and_file(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        load_boundaries("wpc-2024", data_dir=tmp_path)
+    with pytest.raises(DataError, match="unknown boundary set"):
+        load_boundaries("wpc-1997")
+
+
+def test_not_a_boundary_file(tmp_path):
+    path = tmp_path / "x.geojson"
+    path.write_text("{ not json")
+    with pytest.raises(DataError, match="cannot read"):
+        load_boundaries(path)
+
+
+def test_fields_must_be_found(tmp_path):
+    gdf = gpd.GeoDataFrame({"foo": ["a"], "bar": ["b"]}, geometry=[shapely.box(-1, 51, -0.9, 51.1)], crs="EPSG:4326")
+    path = tmp_path / "f.gpkg"
+    gdf.to_file(path)
+    with pytest.raises(DataError, match="which field"):
+        load_boundaries(path)
+    b = load_boundaries(path, code_field="foo", name_field="bar")
+    assert b.codes == ("a",)
+
+
+def test_from_polygons_repairs_and_sorts():
+    bowtie = shapely.Polygon([(-1, 51), (-0.9, 51.1), (-0.9, 51), (-1, 51.1)])
+    b = from_polygons("t", ["Z", "A"], ["zed", "ay"], [bowtie, shapely.box(-1.2, 51, -1.1, 51.1)])
+    assert b.codes == ("A", "Z") and b.fixed_invalid == 1 and b.geom[1].is_valid
+    with pytest.raises(DataError, match="not unique"):
+        from_polygons("t", ["A", "A"], ["a", "b"], [shapely.box(0, 51, 0.1, 51.1)] * 2)

@@ -1,0 +1,225 @@
+"""The leg map (routeplan.render): content, attribution, escaping and atomic writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from routeplan.boundaries import Boundaries, load_boundaries
+from routeplan.ledger import format_money
+from routeplan.locate import resolve
+from routeplan.network import Network, build_network
+from routeplan.render import (
+    ALTERNATIVE_COLOUR,
+    GENERATED_NOTICE,
+    OSM_COPYRIGHT_URL,
+    OSM_TEXT,
+    PAID_CHEAPEST,
+    PAID_FASTEST_ONLY,
+    route_map,
+    save_map,
+)
+from routeplan.routing import Leg, plan_leg
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("ROUTEPLAN_DATA") or "/work/shared/data")
+PBF = DATA / "osm" / "newport-2023-06-13.osm.pbf"
+OGL = "Open Government Licence v.3.0"
+# folium names every element <kind>_<32 hex>, at random; everything else should be stable.
+_FOLIUM_ID = re.compile(r"_[0-9a-f]{32}(?![0-9a-f])")
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    bnd: Boundaries
+    net: Network
+    leg: Leg
+    html: str
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    if not PBF.exists():
+        pytest.skip(f"no Newport extract at {PBF} (set ROUTEPLAN_DATA)")
+    bnd = load_boundaries("wpc-2024", data_dir=DATA)
+    net = build_network(PBF, bnd, cache_dir=tmp_path_factory.mktemp("cache"))
+    leg = plan_leg(net, resolve("Marshfield", net, bnd), resolve("Caerleon House Hotel", net, bnd), alternatives=True)
+    out = save_map(route_map(net, bnd, leg), tmp_path_factory.mktemp("maps") / "leg.html")
+    return World(bnd, net, leg, out.read_text(encoding="utf-8"))
+
+
+def _tooltips(page: str) -> list[str]:
+    """The HTML of every bindTooltip(`...`) call (folium puts it in a JS template literal)."""
+    return re.findall(r"bindTooltip\(\s*`(.*?)`", page, flags=re.S)
+
+
+def _attribution(page: str) -> str:
+    m = re.search(r'"attribution": ("(?:[^"\\]|\\.)*")', page)
+    assert m, "tile layer has no attribution option"
+    return str(json.loads(m.group(1)))
+
+
+def test_leg_is_the_known_trade_off(world: World) -> None:
+    """Guard the data the map assertions below rely on (2024 set: £461 vs £922)."""
+    assert world.leg.cheapest.cost_pence == 46100
+    assert world.leg.fastest.cost_pence == 92200
+    assert world.leg.cheapest.time_s > world.leg.fastest.time_s
+
+
+def test_both_routes_drawn_once(world: World) -> None:
+    page = world.html
+    # The front here is exactly {cheapest, fastest}: no duplicate grey copies of them.
+    assert page.count("L.polyline(") == 2
+    assert page.count('"dashArray": "10 8"') == 1
+    assert ALTERNATIVE_COLOUR not in page
+    assert "L.control.layers(" in page
+    assert "fitBounds(" in page
+
+
+def test_attribution_in_tiles_and_legend(world: World) -> None:
+    attr = _attribution(world.html)
+    assert OSM_TEXT in attr
+    assert OSM_COPYRIGHT_URL in attr
+    assert "ODbL" in attr
+    assert world.net.meta["boundary_attribution"] == world.bnd.attribution
+    assert html.escape(world.bnd.attribution) in attr
+    assert OGL in attr
+    legend = world.html[world.html.index('id="routeplan-legend"'):]
+    assert OSM_TEXT in legend
+    assert OSM_COPYRIGHT_URL in legend
+    assert html.escape(world.bnd.attribution) in legend
+
+
+def test_charged_constituencies_shaded_with_ledger(world: World) -> None:
+    leg, page = world.leg, world.html
+    charged_cheap = {r.name for r in leg.cheapest.ledger.charged}
+    charged_fast_only = {r.name for r in leg.fastest.ledger.charged} - charged_cheap
+    assert charged_cheap == {"Newport West and Islwyn"}
+    assert charged_fast_only == {"Newport East"}
+    assert page.count("L.geoJson(") == 2
+    seat_tips = [t for t in _tooltips(page) if "Cheapest route:" in t and "Fastest route:" in t]
+    assert len(seat_tips) == 2
+    for name in charged_cheap | charged_fast_only:
+        tip = next(t for t in seat_tips if f"<b>{html.escape(name)}</b>" in t)
+        assert format_money(46100) in tip
+    east = next(t for t in seat_tips if "Newport East" in t)
+    assert "<b>Cheapest route:</b> not entered" in east
+    assert "road: B4591 Caerau Crescent" in east  # the ledger's reason
+    west = next(t for t in seat_tips if "Newport West and Islwyn" in t)
+    assert "stop: origin Marshfield" in west
+    assert PAID_CHEAPEST in page and PAID_FASTEST_ONLY in page
+
+
+def test_money_and_minutes_in_tooltips_and_legend(world: World) -> None:
+    leg, page = world.leg, world.html
+    tips = _tooltips(page)
+    cheap = next(t for t in tips if "Cheapest route</b> (chosen)" in t)
+    fast = next(t for t in tips if "Fastest route</b>:" in t)
+    assert format_money(leg.cheapest.cost_pence) in cheap and f"{leg.cheapest.time_s / 60:.1f} min" in cheap
+    assert format_money(leg.fastest.cost_pence) in fast and f"{leg.fastest.time_s / 60:.1f} min" in fast
+    assert f"{leg.cheapest.length_m / 1000:.2f} km" in cheap
+    legend = page[page.index('id="routeplan-legend"'):]
+    for text in ("£461.00 · 9.1 min", "£922.00 · 8.8 min", "Saving £461.00 for 0.4 min extra", "Day rate £461.00", "motorway, motorway_link"):
+        assert text in legend
+
+
+def test_stop_markers_and_popups(world: World) -> None:
+    page = world.html
+    assert page.count("L.marker(") == 2
+    assert '"markerColor": "green"' in page and '"markerColor": "red"' in page
+    assert "Origin: Marshfield" in page
+    assert "Destination: Caerleon House Hotel" in page
+    assert "place=village" in page  # the stop's source
+    assert "Constituency: Newport West and Islwyn (W07000105)" in page
+    assert GENERATED_NOTICE not in page
+
+
+def test_alternatives_are_a_grey_layer(world: World) -> None:
+    other = plan_leg(world.net, resolve("Rogerstone", world.net, world.bnd), resolve("Duffryn", world.net, world.bnd))
+    alt = dataclasses.replace(other.cheapest, kind="pareto-9")
+    leg = dataclasses.replace(world.leg, front=(*world.leg.front, alt))
+    page = route_map(world.net, world.bnd, leg).get_root().render()
+    assert page.count("L.polyline(") == 3
+    assert ALTERNATIVE_COLOUR in page
+    assert "Alternative pareto-9" in page
+
+
+def test_generated_network_says_so(world: World) -> None:
+    fake = dataclasses.replace(world.net, meta={**world.net.meta, "generated": True})
+    page = route_map(fake, world.bnd, world.leg, title="Demo").get_root().render()
+    assert f"<title>Demo - {GENERATED_NOTICE}</title>" in page
+    legend = page[page.index('id="routeplan-legend"'):]
+    assert legend.count(GENERATED_NOTICE) == 2  # the title line and the warning line
+    assert OSM_TEXT in _attribution(page)  # the tiles are still OSM
+
+
+def test_text_is_escaped(world: World) -> None:
+    """Names reach a JS template literal: backticks, ${...} and tags must not survive raw."""
+    evil = "Bad`<b>${alert(1)}</b>\\"
+    o, d = world.leg.stops
+    leg = dataclasses.replace(world.leg, stops=(dataclasses.replace(o, label=evil), d))
+    page = route_map(world.net, world.bnd, leg).get_root().render()
+    assert evil not in page
+    assert "${alert" not in page and "`<b>" not in page
+    assert "Bad&#96;&lt;b&gt;&#36;{alert(1)}&lt;/b&gt;&#92;" in page
+
+
+def test_render_is_deterministic_apart_from_folium_ids(world: World) -> None:
+    a = route_map(world.net, world.bnd, world.leg).get_root().render()
+    b = route_map(world.net, world.bnd, world.leg).get_root().render()
+    assert _FOLIUM_ID.sub("ID", a) == _FOLIUM_ID.sub("ID", b)
+
+
+def test_failed_render_leaves_existing_file_intact(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "leg.html"
+    target.write_text("previous map", encoding="utf-8")
+    m = route_map(world.net, world.bnd, world.leg)
+
+    def half_written(path: str, **_kw: object) -> None:
+        Path(path).write_text("<html><body>partial", encoding="utf-8")
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(m, "save", half_written)
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        save_map(m, target)
+    assert target.read_text(encoding="utf-8") == "previous map"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leg.html"]
+
+
+def test_failed_route_map_writes_nothing(world: World, tmp_path: Path) -> None:
+    target = tmp_path / "leg.html"
+    target.write_text("previous map", encoding="utf-8")
+    wrong = dataclasses.replace(world.bnd, codes=world.bnd.codes[:-1], index_of={})
+    with pytest.raises(ValueError, match="not the one the network was built with"):
+        save_map(route_map(world.net, wrong, world.leg), target)
+    assert target.read_text(encoding="utf-8") == "previous map"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leg.html"]
+
+
+def test_write_under_a_file_fails_cleanly(world: World, tmp_path: Path) -> None:
+    blocker = tmp_path / "maps"
+    blocker.write_text("not a folder", encoding="utf-8")
+    m = route_map(world.net, world.bnd, world.leg)
+    with pytest.raises(OSError):
+        save_map(m, blocker / "leg.html")
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["maps"]
+
+
+def test_save_map_returns_path_and_replaces(world: World, tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "leg.html"
+    target.parent.mkdir()
+    target.write_text("old", encoding="utf-8")
+    out = save_map(route_map(world.net, world.bnd, world.leg), target)
+    assert out == target
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "routeplan-legend" in text
+    assert sorted(p.name for p in target.parent.iterdir()) == ["leg.html"]
