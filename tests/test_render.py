@@ -223,3 +223,18 @@ def test_save_map_returns_path_and_replaces(world: World, tmp_path: Path) -> Non
     text = target.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "routeplan-legend" in text
     assert sorted(p.name for p in target.parent.iterdir()) == ["leg.html"]
+
+
+def test_saved_map_is_shareable(world: World, tmp_path: Path) -> None:
+    """atomic_path's temporary file is 0600; the map gets the umask mode, or keeps the old one."""
+    old = os.umask(0o022)
+    try:
+        fresh = save_map(route_map(world.net, world.bnd, world.leg), tmp_path / "new.html")
+    finally:
+        os.umask(old)
+    assert fresh.stat().st_mode & 0o777 == 0o644
+    kept = tmp_path / "kept.html"
+    kept.write_text("old", encoding="utf-8")
+    kept.chmod(0o640)
+    save_map(route_map(world.net, world.bnd, world.leg), kept)
+    assert kept.stat().st_mode & 0o777 == 0o640

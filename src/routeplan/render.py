@@ -332,11 +332,34 @@ def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | No
     return m
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (no thread race)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:  # noqa: PTH123
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
-    """Write the map's HTML atomically: a failed render never leaves a half-written page."""
+    """Write the map's HTML atomically: a failed render never leaves a half-written page.
+
+    The temporary file is private (mkstemp, 0600); a map is meant to be shared, so it gets
+    the mode of the file it replaces, or the usual ``0666 & ~umask`` for a new one.
+    """
     target = Path(path)
+    try:
+        mode = target.stat().st_mode & 0o777
+    except OSError:
+        mode = 0o666 & ~_umask()
     with atomic_path(target) as tmp:
         m.save(str(tmp))
+        tmp.chmod(mode)
     log.info("wrote map %s", target)
     return target
 
