@@ -157,8 +157,9 @@ def test_generated_network_says_so(world: World) -> None:
     page = route_map(fake, world.bnd, world.leg, title="Demo").get_root().render()
     assert f"<title>Demo - {GENERATED_NOTICE}</title>" in page
     legend = page[page.index('id="routeplan-legend"'):]
-    assert legend.count(GENERATED_NOTICE) == 2  # the title line and the warning line
+    assert legend.count(GENERATED_NOTICE) == 3  # title, warning and the roads source line
     assert OSM_TEXT in _attribution(page)  # the tiles are still OSM
+    assert f"Roads: {GENERATED_NOTICE}" in legend
 
 
 def test_text_is_escaped(world: World) -> None:
@@ -238,3 +239,14 @@ def test_saved_map_is_shareable(world: World, tmp_path: Path) -> None:
     kept.chmod(0o640)
     save_map(route_map(world.net, world.bnd, world.leg), kept)
     assert kept.stat().st_mode & 0o777 == 0o640
+
+
+def test_zero_length_leg_draws_markers_only(world: World) -> None:
+    """Origin and destination on one node: no polyline (folium refuses empty ones), still a map."""
+    o = world.leg.stops[0]
+    leg = plan_leg(world.net, o, o)
+    assert leg.cheapest.coords(world.net) == []
+    page = route_map(world.net, world.bnd, leg).get_root().render()
+    assert page.count("L.polyline(") == 0
+    assert page.count("L.marker(") == 2
+    assert "£461.00 · 0.0 min" in page

@@ -123,6 +123,8 @@ def _resolve_osm(value: str, data_dir: str | None) -> Path:
     if p.exists():
         return p
     osm_dir = settings.data_dir(data_dir) / "osm"
+    if (osm_dir / value).is_file():
+        return osm_dir / value
     matches = sorted(osm_dir.glob(f"{value}*.osm.pbf")) if osm_dir.exists() else []
     if len(matches) == 1:
         return matches[0]

@@ -216,11 +216,25 @@ class Network:
             raise DataError(msg) from exc
 
 
-def cache_key(osm_sha: str, bnd: Boundaries, profile: CoachProfile, params: OverlayParams) -> str:
-    """Fingerprint of everything the built network depends on."""
+_BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py")
+
+
+def _code_fingerprint() -> str:
+    """Hash of the build stages' source: a code change that alters the build misses the cache."""
     import hashlib
 
-    text = "|".join([f"v{FORMAT_VERSION}", __version__, osm_sha, bnd.sha256, bnd.name, profile.key(), params.key()])
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha1()
+    for name in _BUILD_MODULES:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(osm_sha: str, bnd: Boundaries, profile: CoachProfile, params: OverlayParams) -> str:
+    """Fingerprint of everything the built network depends on: inputs, parameters and code."""
+    import hashlib
+
+    text = "|".join([f"v{FORMAT_VERSION}", __version__, _code_fingerprint(), osm_sha, bnd.sha256, bnd.name, profile.key(), params.key()])
     return hashlib.sha1(text.encode()).hexdigest()
 
 

@@ -23,6 +23,7 @@ from shapely.geometry import mapping
 
 from routeplan.atomic import atomic_path
 from routeplan.boundaries import Boundaries
+from routeplan.errors import UsageError
 from routeplan.ledger import Charge, format_money
 from routeplan.locate import Stop
 from routeplan.network import Network
@@ -103,7 +104,7 @@ _FILL = {"cheapest": PAID_CHEAPEST, "fastest": PAID_FASTEST_ONLY, "free": PAID_N
 _CATEGORY_TEXT = {
     "cheapest": "charged on the cheapest route",
     "fastest": "charged on the fastest route only",
-    "free": "free / exempt roads only",
+    "free": "not charged (exempt roads only, or free under the policy)",
 }
 
 
@@ -145,6 +146,14 @@ def _stop_popup(stop: Stop, role: str, net: Network) -> str:
         f"Constituency: {_esc(where)}<br>"
         f"Joined to the road network {stop.snap_m:.0f} m away"
     )
+
+
+def _polyline(pts: Sequence[tuple[float, float]], layer: folium.FeatureGroup, tooltip: str, **style: object) -> None:
+    """Draw a route; an empty route (origin and destination on one node) has nothing to draw."""
+    if len(pts) < 2:
+        log.debug("route has %d points; not drawn", len(pts))
+        return
+    folium.PolyLine(pts, tooltip=folium.Tooltip(tooltip), **style).add_to(layer)
 
 
 def _same_route(a: Route, b: Route) -> bool:
@@ -214,7 +223,12 @@ def _legend_html(net: Network, boundaries: Boundaries, leg: Leg, title: str, gen
     notes = "".join(f"<div>{_esc(r.kind)}: {r.ledger.uncharged_km:.2f} km outside every constituency (not charged)</div>" for r in uncharged)
     policy = "".join(f"<div>{_esc(line)}</div>" for line in _policy_lines(leg))
     src = net.meta.get("osm_file")
-    src_line = f"<div>Road data: {_esc(src)}</div>" if src else ""
+    if generated:
+        tiles_label = "Map tiles"
+        src_line = f"<div>Roads: {_esc(GENERATED_NOTICE)}{', ' + _esc(src) if src else ''}</div>"
+    else:
+        tiles_label = "Map tiles and roads"
+        src_line = f"<div>Road data: {_esc(src)}</div>" if src else ""
     return f"""
 <div id="routeplan-legend" style="position:fixed;bottom:24px;left:10px;z-index:1000;background:rgba(255,255,255,.93);
  padding:8px 10px;border:1px solid #777;border-radius:4px;font:12px/1.35 sans-serif;max-width:380px;box-shadow:0 1px 4px rgba(0,0,0,.3)">
@@ -228,7 +242,7 @@ def _legend_html(net: Network, boundaries: Boundaries, leg: Leg, title: str, gen
 <div>{swatch(PAID_FASTEST_ONLY, fill=True)}{_esc(_CATEGORY_TEXT['fastest'])}</div>
 <div>{swatch(PAID_NONE, fill=True)}{_esc(_CATEGORY_TEXT['free'])}</div>
 <div style="margin-top:4px;color:#333">{policy}</div>
-<div style="margin-top:4px;font-size:10.5px;color:#444">Map tiles and roads: {osm_attr}<br>{src_line}
+<div style="margin-top:4px;font-size:10.5px;color:#444">{tiles_label}: {osm_attr}<br>{src_line}
 Boundaries: {_esc(bnd_attr)}</div>
 </details>
 </div>
@@ -245,7 +259,7 @@ def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | No
     """
     if tuple(boundaries.codes) != tuple(net.cell_codes):
         msg = f"boundary set {boundaries.name} is not the one the network was built with"
-        raise ValueError(msg)
+        raise UsageError(msg)
     generated = bool(net.meta.get("generated"))
     origin, destination = leg.stops[0], leg.stops[-1]
     title = title or f"{origin.label} → {destination.label}"
@@ -291,25 +305,25 @@ def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | No
     if alternatives:
         alt_layer = folium.FeatureGroup(name="Alternatives (cost/time trade-offs)", show=True)
         for route, pts in zip(alternatives, alt_pts, strict=True):
-            folium.PolyLine(
-                pts, color=ALTERNATIVE_COLOUR, weight=3, opacity=0.8,
-                tooltip=folium.Tooltip(f"<b>Alternative {_esc(route.kind)}</b>: {_esc(_route_summary(route))}"),
-            ).add_to(alt_layer)
+            _polyline(
+                pts, alt_layer, f"<b>Alternative {_esc(route.kind)}</b>: {_esc(_route_summary(route))}",
+                color=ALTERNATIVE_COLOUR, weight=3, opacity=0.8,
+            )
         alt_layer.add_to(m)
 
     # The fastest goes above the cheapest, thinner and dashed: where they share roads both show.
     cheap_layer = folium.FeatureGroup(name=f"Cheapest route ({format_money(leg.cheapest.cost_pence)})", show=True)
-    folium.PolyLine(
-        cheap_pts, color=CHEAPEST_COLOUR, weight=6, opacity=0.9,
-        tooltip=folium.Tooltip(f"<b>Cheapest route</b> (chosen): {_esc(_route_summary(leg.cheapest))}"),
-    ).add_to(cheap_layer)
+    _polyline(
+        cheap_pts, cheap_layer, f"<b>Cheapest route</b> (chosen): {_esc(_route_summary(leg.cheapest))}",
+        color=CHEAPEST_COLOUR, weight=6, opacity=0.9,
+    )
     cheap_layer.add_to(m)
 
     fast_layer = folium.FeatureGroup(name=f"Fastest route ({format_money(leg.fastest.cost_pence)})", show=True)
-    folium.PolyLine(
-        fast_pts, color=FASTEST_COLOUR, weight=3.5, opacity=0.95, dash_array="10 8",
-        tooltip=folium.Tooltip(f"<b>Fastest route</b>: {_esc(_route_summary(leg.fastest))}"),
-    ).add_to(fast_layer)
+    _polyline(
+        fast_pts, fast_layer, f"<b>Fastest route</b>: {_esc(_route_summary(leg.fastest))}",
+        color=FASTEST_COLOUR, weight=3.5, opacity=0.95, dash_array="10 8",
+    )
     fast_layer.add_to(m)
 
     stops_layer = folium.FeatureGroup(name="Stops", show=True)
@@ -332,34 +346,11 @@ def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | No
     return m
 
 
-def _umask() -> int:
-    """The process umask, read without changing it where Linux allows (no thread race)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:  # noqa: PTH123
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
-    """Write the map's HTML atomically: a failed render never leaves a half-written page.
-
-    The temporary file is private (mkstemp, 0600); a map is meant to be shared, so it gets
-    the mode of the file it replaces, or the usual ``0666 & ~umask`` for a new one.
-    """
+    """Write the map's HTML atomically: a failed render never leaves a half-written page."""
     target = Path(path)
-    try:
-        mode = target.stat().st_mode & 0o777
-    except OSError:
-        mode = 0o666 & ~_umask()
     with atomic_path(target) as tmp:
         m.save(str(tmp))
-        tmp.chmod(mode)
     log.info("wrote map %s", target)
     return target
 
