@@ -7,6 +7,7 @@ small graphs of ``tests/randgraphs.py``.  Independent of ``routeplan.kernels``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -36,7 +37,9 @@ def simple_paths(
     The empty path is yielded when ``source == target``.
     """
     out: list[list[int]] = [[] for _ in range(n_nodes)]
-    for e, (u, v) in enumerate(zip(np.asarray(tails).tolist(), np.asarray(heads).tolist(), strict=True)):
+    for e, (u, v) in enumerate(
+        zip(np.asarray(tails).tolist(), np.asarray(heads).tolist(), strict=True)
+    ):
         if allowed[e] and u != v:
             out[u].append(e)
     if source == target:
@@ -87,10 +90,14 @@ def path_time(edges: Sequence[int], time_s: Sequence[float] | npt.NDArray[np.flo
     return t
 
 
-def _allowed(label: npt.NDArray[np.integer], label_charge: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
+def _allowed(
+    label: npt.NDArray[np.integer], label_charge: npt.NDArray[np.integer]
+) -> npt.NDArray[np.bool_]:
     lab = np.asarray(label, dtype=np.int64)
     ch = np.asarray(label_charge, dtype=np.int64)
-    return ~((lab >= 0) & (ch[np.maximum(lab, 0)] == -1)) if lab.shape[0] else np.zeros(0, bool)
+    ok = np.ones(lab.shape[0], dtype=bool)
+    ok[lab >= 0] = ch[lab[lab >= 0]] != -1  # label -1 (exempt) is always allowed
+    return ok
 
 
 def all_routes(
@@ -110,7 +117,9 @@ def all_routes(
     ok = _allowed(lab, ch)
     return [
         (path_cost(p, lab, ch), path_time(p, tm), p)
-        for p in simple_paths(n_nodes, np.asarray(tails), np.asarray(heads), ok, int(source), int(target))
+        for p in simple_paths(
+            n_nodes, np.asarray(tails), np.asarray(heads), ok, int(source), int(target)
+        )
     ]
 
 
@@ -196,7 +205,7 @@ def validate_route(
         assert source == target, "empty route but source != target"
         return 0, 0.0
     assert tl[edges[0]] == source, f"route starts at {tl[edges[0]]}, not at source {source}"
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         assert hd[a] == tl[b], f"edges {a} and {b} are not consecutive ({hd[a]} != {tl[b]})"
     assert hd[edges[-1]] == target, f"route ends at {hd[edges[-1]]}, not at target {target}"
     bad = [e for e in edges if lab[e] >= 0 and ch[lab[e]] == -1]

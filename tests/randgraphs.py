@@ -17,6 +17,7 @@ Pure numpy, independent of ``routeplan``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,8 +47,14 @@ class Case:
     def args(self) -> tuple:  # type: ignore[type-arg]
         """Positional arguments of the oracles and of the MILP."""
         return (
-            self.n_nodes, self.tails, self.heads, self.time_s, self.label, self.label_charge,
-            self.source, self.target,
+            self.n_nodes,
+            self.tails,
+            self.heads,
+            self.time_s,
+            self.label,
+            self.label_charge,
+            self.source,
+            self.target,
         )
 
     def __repr__(self) -> str:
@@ -124,7 +131,9 @@ def grid_case(seed: int) -> Case:
     region = np.empty(n, dtype=np.int64)
     for v in range(n):
         r, c = divmod(v, cols)
-        d = [abs(r - s // cols) + abs(c - s % cols) + noise[(v + i) % n] for i, s in enumerate(seeds)]
+        d = [
+            abs(r - s // cols) + abs(c - s % cols) + noise[(v + i) % n] for i, s in enumerate(seeds)
+        ]
         region[v] = int(np.argmin(d))
     n_labels = len(seeds)
     # Merge two regions into one label: a constituency in two pieces (re-entry bait).
@@ -161,7 +170,11 @@ def grid_case(seed: int) -> Case:
     # A few diagonal roads (more alternative routes), labelled by one end.
     for _ in range(int(rng.integers(0, 4))):
         r, c = int(rng.integers(rows - 1)), int(rng.integers(cols - 1))
-        u, v = (node(r, c), node(r + 1, c + 1)) if rng.random() < 0.5 else (node(r, c + 1), node(r + 1, c))
+        u, v = (
+            (node(r, c), node(r + 1, c + 1))
+            if rng.random() < 0.5
+            else (node(r, c + 1), node(r + 1, c))
+        )
         lab = int(region_label[region[u] if rng.random() < 0.5 else region[v]])
         w = _time(rng, floaty) * 1.4
         b.add(u, v, w, lab)
@@ -244,7 +257,7 @@ def random_case(seed: int) -> Case:
     if rng.random() < 0.4:  # a fast exempt chain: a crude motorway
         tags.add("motorway")
         chain = rng.choice(n, size=int(rng.integers(2, 4)), replace=False).tolist()
-        for a, z in zip(chain, chain[1:], strict=False):
+        for a, z in itertools.pairwise(chain):
             b.add(a, z, 1.0, -1)
     _finish_edges(rng, b, n_labels, tags)
     charge = _charges(rng, n_labels, tags)
@@ -297,11 +310,24 @@ def corridor_case(seed: int) -> Case:
     charge = _charges(rng, n_labels, tags)
     charge[0] = int(rng.choice((100, 100, 200)))  # A itself is charged: that is the point
     charge[b_lab] = int(rng.choice((150, 150, 300, 100)))
-    s, t = (0, length - 1) if rng.random() < 0.7 else tuple(int(x) for x in rng.choice(n, size=2, replace=False))
+    s, t = (
+        (0, length - 1)
+        if rng.random() < 0.7
+        else tuple(int(x) for x in rng.choice(n, size=2, replace=False))
+    )
     return _maybe_unreachable(rng, _make("corridor", seed, n, b, charge, s, t, tags))
 
 
-def _make(kind: str, seed: int, n: int, b: _Builder, charge: npt.NDArray[np.int64], s: int, t: int, tags: set[str]) -> Case:
+def _make(
+    kind: str,
+    seed: int,
+    n: int,
+    b: _Builder,
+    charge: npt.NDArray[np.int64],
+    s: int,
+    t: int,
+    tags: set[str],
+) -> Case:
     return Case(
         kind=kind,
         seed=seed,
@@ -325,16 +351,33 @@ def _maybe_unreachable(rng: np.random.Generator, case: Case) -> Case:
     if rng.random() < 0.5:
         keep = ~into
         return Case(
-            case.kind, case.seed, case.n_nodes, case.tails[keep], case.heads[keep], case.time_s[keep],
-            case.label[keep], case.label_charge, case.source, case.target,
+            case.kind,
+            case.seed,
+            case.n_nodes,
+            case.tails[keep],
+            case.heads[keep],
+            case.time_s[keep],
+            case.label[keep],
+            case.label_charge,
+            case.source,
+            case.target,
             case.tags | {"unreachable"},
         )
     charge = np.r_[case.label_charge, -1].astype(np.int64)
     label = case.label.copy()
     label[into] = charge.shape[0] - 1
     return Case(
-        case.kind, case.seed, case.n_nodes, case.tails, case.heads, case.time_s, label, charge,
-        case.source, case.target, case.tags | {"unreachable", "forbidden"},
+        case.kind,
+        case.seed,
+        case.n_nodes,
+        case.tails,
+        case.heads,
+        case.time_s,
+        label,
+        charge,
+        case.source,
+        case.target,
+        case.tags | {"unreachable", "forbidden"},
     )
 
 
@@ -389,7 +432,12 @@ def big_grid_case(seed: int, rows: int = 25, cols: int = 25, n_regions: int = 12
         b.add(z, a, 20.0 * step, -1)
     for _ in range(max(1, len(b.t) // 50)):  # parallel edges with another label
         e = int(rng.integers(len(b.t)))
-        b.add(b.t[e], b.h[e], b.w[e] * float(rng.choice((0.5, 1.0, 2.0))), int(rng.integers(-1, n_regions)))
+        b.add(
+            b.t[e],
+            b.h[e],
+            b.w[e] * float(rng.choice((0.5, 1.0, 2.0))),
+            int(rng.integers(-1, n_regions)),
+        )
     charge = rng.choice(CHARGES, size=n_regions).astype(np.int64)
     charge[0] = 0
     ends = {int(region_label[region[0]]), int(region_label[region[n - 1]])}
@@ -399,4 +447,12 @@ def big_grid_case(seed: int, rows: int = 25, cols: int = 25, n_regions: int = 12
     return _make("big_grid", seed, n, b, charge, 0, n - 1, tags)
 
 
-__all__ = ["Case", "big_grid_case", "cases", "corridor_case", "grid_case", "make_case", "random_case"]
+__all__ = [
+    "Case",
+    "big_grid_case",
+    "cases",
+    "corridor_case",
+    "grid_case",
+    "make_case",
+    "random_case",
+]

@@ -12,6 +12,7 @@ models, so these tests can fail.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -38,12 +39,12 @@ from routeplan.kernels import csr_from_edges
 from routeplan.kernels.labels import LabelRoute, cheapest, pareto_front
 from routeplan.kernels.milp import milp_cheapest, milp_min_cost_within, milp_pareto_front
 
-N_FRONT = 400  # (a) kernel front vs brute force
-N_MILP = 120  # (b) MILP cheapest vs kernel
-N_BOUNDS = 150  # (d) max_cost / max_time
+N_FRONT = 1000  # (a) kernel front vs brute force
+N_MILP = 200  # (b) MILP cheapest vs kernel
+N_BOUNDS = 300  # (d) max_cost / max_time
 MILP_RTOL = 1e-6
 
-FRONT_SEEDS = range(0, N_FRONT)
+FRONT_SEEDS = range(N_FRONT)
 MILP_SEEDS = range(10_000, 10_000 + N_MILP)
 BOUND_SEEDS = range(20_000, 20_000 + N_BOUNDS)
 
@@ -58,7 +59,9 @@ class Solved:
     csr: tuple[np.ndarray, ...]
 
     def kernel(self, **kw: object) -> list[LabelRoute]:
-        return pareto_front(*self.csr, self.case.label_charge, self.case.source, self.case.target, **kw)  # type: ignore[arg-type]
+        return pareto_front(
+            *self.csr, self.case.label_charge, self.case.source, self.case.target, **kw
+        )  # type: ignore[arg-type]
 
     def input_edges(self, r: LabelRoute) -> list[int]:
         return [int(self.order[k]) for k in r.edges]
@@ -79,7 +82,9 @@ def solved(seed: int) -> Solved:
     return solve(make_case(seed))
 
 
-def assert_same_front(got: list[tuple[int, float]], want: list[tuple[int, float]], rtol: float = RTOL) -> None:
+def assert_same_front(
+    got: list[tuple[int, float]], want: list[tuple[int, float]], rtol: float = RTOL
+) -> None:
     assert len(got) == len(want), f"front {got} != {want}"
     for (gc, gt), (wc, wt) in zip(got, want, strict=True):
         assert gc == wc and times_close(gt, wt, rtol), f"front {got} != {want}"
@@ -92,12 +97,16 @@ def assert_routes_valid(s: Solved, front: list[LabelRoute]) -> None:
         cost, t = validate_route(s.input_edges(r), *c.args[1:])
         assert cost == r.cost, (r, cost)
         assert times_close(t, r.time_s), (r, t)
-        charged = {int(c.label[e]) for e in s.input_edges(r) if c.label[e] >= 0 and c.label_charge[c.label[e]] > 0}
+        charged = {
+            int(c.label[e])
+            for e in s.input_edges(r)
+            if c.label[e] >= 0 and c.label_charge[c.label[e]] > 0
+        }
         assert r.labels == frozenset(charged), r
     costs = [r.cost for r in front]
     times = [r.time_s for r in front]
     assert costs == sorted(set(costs)), "costs must be strictly increasing"
-    assert all(a > b for a, b in zip(times, times[1:], strict=False)), "times must strictly decrease"
+    assert all(a > b for a, b in itertools.pairwise(times)), "times must strictly decrease"
 
 
 def check_against_brute_force(s: Solved) -> None:
@@ -145,7 +154,9 @@ def _split_label(c: Case) -> bool:
     """Some label's edges form two or more weakly connected pieces."""
     for lb in set(c.label.tolist()) - {-1}:
         g = nx.Graph()
-        g.add_edges_from(zip(c.tails[c.label == lb].tolist(), c.heads[c.label == lb].tolist(), strict=True))
+        g.add_edges_from(
+            zip(c.tails[c.label == lb].tolist(), c.heads[c.label == lb].tolist(), strict=True)
+        )
         if nx.number_connected_components(g) > 1:
             return True
     return False
@@ -159,7 +170,9 @@ def test_generator_covers_the_hard_cases() -> None:
         c = s.case
         stats.update(c.tags)
         stats["split_label"] += _split_label(c)
-        stats["parallel_edges"] += len(set(zip(c.tails.tolist(), c.heads.tolist(), strict=True))) < len(c.tails)
+        stats["parallel_edges"] += len(
+            set(zip(c.tails.tolist(), c.heads.tolist(), strict=True))
+        ) < len(c.tails)
         if not s.routes:
             stats["no_route"] += 1
             continue
@@ -176,12 +189,24 @@ def test_generator_covers_the_hard_cases() -> None:
         times = Counter(round(r[1], 6) for r in s.routes)
         stats["time_ties"] += max(times.values()) > 1
     floor = {
-        "split_label": 100, "parallel_edges": 100, "motorway": 150, "one_way": 150,
-        "zero_charge": 100, "forbidden": 60, "no_route": 20, "front>=2": 80, "front>=3": 15,
-        "optimum_reenters": 15, "optimum_uses_exempt": 100, "per_entry_wrong": 10,
-        "cost_ties": 100, "time_ties": 100, "float_times": 80,
+        "split_label": 100,
+        "parallel_edges": 100,
+        "motorway": 150,
+        "one_way": 150,
+        "zero_charge": 100,
+        "forbidden": 60,
+        "no_route": 20,
+        "front>=2": 80,
+        "front>=3": 15,
+        "optimum_reenters": 15,
+        "optimum_uses_exempt": 100,
+        "per_entry_wrong": 10,
+        "cost_ties": 100,
+        "time_ties": 100,
+        "float_times": 80,
     }
-    short = {k: (stats[k], v) for k, v in floor.items() if stats[k] < v}
+    scale = len(FRONT_SEEDS) / 400  # floors were set on 400 cases
+    short = {k: (stats[k], v * scale) for k, v in floor.items() if stats[k] < v * scale}
     assert not short, f"generator lost coverage (got, floor): {short}"
 
 
@@ -201,10 +226,16 @@ def test_source_equals_target() -> None:
 def _reentry_case() -> Case:
     """S -A-> 1 -motorway-> 2 -A-> T (pays A once: 100, 3 s) against S -B-> T (150, 2 s)."""
     return Case(
-        "hand", 0, 4,
-        tails=np.array([0, 1, 2, 0]), heads=np.array([1, 2, 3, 3]),
-        time_s=np.array([1.0, 1.0, 1.0, 2.0]), label=np.array([0, -1, 0, 1], dtype=np.int32),
-        label_charge=np.array([100, 150], dtype=np.int64), source=0, target=3,
+        "hand",
+        0,
+        4,
+        tails=np.array([0, 1, 2, 0]),
+        heads=np.array([1, 2, 3, 3]),
+        time_s=np.array([1.0, 1.0, 1.0, 2.0]),
+        label=np.array([0, -1, 0, 1], dtype=np.int32),
+        label_charge=np.array([100, 150], dtype=np.int64),
+        source=0,
+        target=3,
     )
 
 
@@ -219,7 +250,9 @@ def test_naive_models_differ_on_reentry() -> None:
     # Charge per entry would pay A twice (200) and pick the B road instead.
     per_entry = min(s.routes, key=lambda r: (per_entry_cost(r[2], c.label, c.label_charge), r[1]))
     assert per_entry[2] == (3,) and per_entry[2] != tuple(s.input_edges(front[0]))
-    assert front_of([(per_entry_cost(p, c.label, c.label_charge), t) for _, t, p in s.routes]) == [(150, 2.0)]
+    assert front_of([(per_entry_cost(p, c.label, c.label_charge), t) for _, t, p in s.routes]) == [
+        (150, 2.0)
+    ]
     # Plain Dijkstra by time takes the B road: 150 pence, not the cheapest.
     g = nx.MultiDiGraph()
     for e in range(len(c.tails)):
@@ -295,16 +328,24 @@ def test_milp_min_cost_within_agrees_with_front() -> None:
         for i, (pc, pt) in enumerate(front):
             points += 1
             m = milp_min_cost_within(*c.args, pt)
-            assert m is not None and m.cost == pc and times_close(m.time_s, pt, MILP_RTOL), (seed, front, m)
+            assert m is not None and m.cost == pc and times_close(m.time_s, pt, MILP_RTOL), (
+                seed,
+                front,
+                m,
+            )
             below = milp_min_cost_within(*c.args, pt * (1 - MILP_RTOL))
             if i + 1 < len(front):
                 nc, nt = front[i + 1]
-                assert below is not None and below.cost == nc and times_close(below.time_s, nt, MILP_RTOL), (seed, front, below)
+                assert (
+                    below is not None
+                    and below.cost == nc
+                    and times_close(below.time_s, nt, MILP_RTOL)
+                ), (seed, front, below)
             else:
                 assert below is None, (seed, front, below)
-        if checked >= 40:
+        if checked >= 60:
             break
-    assert checked >= 30 and points >= 50, (checked, points)
+    assert checked >= 60 and points >= 80, (checked, points)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -313,7 +354,9 @@ def test_kernel_front_matches_milp_on_mid_grids(seed: int) -> None:
     s = solve_big(seed, 8, 8, 8)
     front = s.kernel()
     m = milp_pareto_front(*s.case.args)
-    assert_same_front([(r.cost, r.time_s) for r in front], [(r.cost, r.time_s) for r in m], MILP_RTOL)
+    assert_same_front(
+        [(r.cost, r.time_s) for r in front], [(r.cost, r.time_s) for r in m], MILP_RTOL
+    )
     assert len(front) >= 2
     assert_routes_valid(s, front)
 
@@ -352,28 +395,47 @@ def small_graphs(draw: st.DrawFn) -> Case:
     n_labels = draw(st.integers(1, 5))
     charge = draw(st.lists(st.sampled_from(CHARGE_CHOICES), min_size=n_labels, max_size=n_labels))
     edge = st.tuples(
-        st.integers(0, n - 1), st.integers(0, n - 1), st.sampled_from(TIMES), st.integers(-1, n_labels - 1)
+        st.integers(0, n - 1),
+        st.integers(0, n - 1),
+        st.sampled_from(TIMES),
+        st.integers(-1, n_labels - 1),
     )
     perm = draw(st.permutations(range(n)))
-    chain = [
-        (perm[i], perm[i + 1], draw(st.sampled_from(TIMES)), draw(st.integers(-1, n_labels - 1)))
-        for i in range(n - 1)
-    ] if draw(st.booleans()) else []
+    chain = (
+        [
+            (
+                perm[i],
+                perm[i + 1],
+                draw(st.sampled_from(TIMES)),
+                draw(st.integers(-1, n_labels - 1)),
+            )
+            for i in range(n - 1)
+        ]
+        if draw(st.booleans())
+        else []
+    )
     edges = chain + draw(st.lists(edge, min_size=n, max_size=3 * n))
     s = perm[0]
     t = perm[-1] if draw(st.integers(0, 9)) else s
     return Case(
-        "hypothesis", 0, n,
+        "hypothesis",
+        0,
+        n,
         tails=np.array([e[0] for e in edges], dtype=np.int64),
         heads=np.array([e[1] for e in edges], dtype=np.int64),
         time_s=np.array([e[2] for e in edges], dtype=np.float64),
         label=np.array([e[3] for e in edges], dtype=np.int32),
-        label_charge=np.array(charge, dtype=np.int64), source=s, target=t,
+        label_charge=np.array(charge, dtype=np.int64),
+        source=s,
+        target=t,
     )
 
 
 @settings(
-    max_examples=200, derandomize=True, deadline=None, database=None,
+    max_examples=200,
+    derandomize=True,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(small_graphs())
@@ -419,7 +481,8 @@ def test_bounds_match_brute_force(seed: int) -> None:
     exact = bool(np.all(s.case.time_s * 2 == np.round(s.case.time_s * 2)))
     for kw in _bounds(front, exact):
         got = s.kernel(**kw)
-        want = front_of(s.points, max_cost=kw.get("max_cost"), max_time=kw.get("max_time"))  # type: ignore[arg-type]
+        mc, mt = kw.get("max_cost"), kw.get("max_time")
+        want = front_of(s.points, max_cost=None if mc is None else int(mc), max_time=mt)
         assert_same_front([(r.cost, r.time_s) for r in got], want)
         assert_routes_valid(s, got)
         first = s.kernel(first_only=True, **kw)
@@ -429,8 +492,11 @@ def test_bounds_match_brute_force(seed: int) -> None:
 # --------------------------------------------------------------------------- known kernel bugs
 
 
-@pytest.mark.xfail(strict=True, reason="labels.py: max_time prunes nt + h[v] > max_time exactly; "
-                   "h is summed backwards, so a route whose time equals max_time can be cut")
+@pytest.mark.xfail(
+    strict=True,
+    reason="labels.py: max_time prunes nt + h[v] > max_time exactly; "
+    "h is summed backwards, so a route whose time equals max_time can be cut",
+)
 def test_max_time_equal_to_route_time_keeps_route() -> None:
     # One free path 0 -> 1 -> 2 -> 3 with times 0.1, 0.1, 1.0; the kernel reports 1.2 s.
     tails, heads = np.array([0, 1, 2]), np.array([1, 2, 3])
@@ -451,8 +517,9 @@ def test_negative_max_cost_returns_nothing() -> None:
     assert pareto_front(*s.csr, free, c.source, c.target, max_cost=-1) == []
 
 
-@pytest.mark.xfail(strict=True, reason="labels.py: empty label_charge raises IndexError",
-                   raises=IndexError)
+@pytest.mark.xfail(
+    strict=True, reason="labels.py: empty label_charge raises IndexError", raises=IndexError
+)
 def test_all_exempt_graph_without_labels() -> None:
     tails, heads = np.array([0, 1]), np.array([1, 2])
     indptr, hd, order = csr_from_edges(3, tails, heads)
@@ -460,3 +527,14 @@ def test_all_exempt_graph_without_labels() -> None:
     lab = np.full(2, -1, dtype=np.int32)
     front = pareto_front(indptr, hd, t, lab, np.zeros(0, dtype=np.int64), 0, 2)
     assert [(r.cost, r.time_s) for r in front] == [(0, 3.0)]
+
+
+def test_milp_handles_exempt_only_graph_and_no_route() -> None:
+    """The oracle itself copes with what the kernel trips on (see the xfail above)."""
+    tails, heads = np.array([0, 1]), np.array([1, 2])
+    t, lab, none = np.array([1.0, 2.0]), np.full(2, -1, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    m = milp_cheapest(3, tails, heads, t, lab, none, 0, 2)
+    assert m is not None and (m.cost, m.time_s, m.edges) == (0, 3.0, (0, 1))
+    assert milp_cheapest(3, tails, heads, t, lab, none, 2, 0) is None
+    assert milp_min_cost_within(3, tails, heads, t, lab, none, 0, 2, 2.9) is None
+    assert brute_force_front(3, tails, heads, t, lab, none, 0, 2) == [(0, 3.0)]

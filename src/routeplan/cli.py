@@ -224,7 +224,7 @@ def _write_ledger_csv(path: str, leg: Any) -> None:
 @click.option("--max-detour-percent", type=float, help="Chosen route at most this % slower than the fastest.")
 @click.option("--value-of-time", type=float, help="Trade money for time at £ per hour.")
 @click.option("--alternatives", is_flag=True, help="Print the Pareto set of (charge, time) routes.")
-@click.option("--engine", type=click.Choice(["labels", "milp"]), default="labels", show_default=True, help="Exact engine (milp: independent check, slow).")
+@click.option("--engine", type=click.Choice(["fast", "reference", "milp"]), default="fast", show_default=True, help="Exact engine: fast (numba), reference (pure Python), milp (independent check, slow).")
 @click.option("--vehicle", type=click.Path(exists=True, dir_okay=False), help="TOML with a [vehicle] table.")
 @click.option("--height", "height_m", type=float, help="Coach height, m.")
 @click.option("--length", "length_m", type=float, help="Coach length, m.")

@@ -110,8 +110,9 @@ class Network:
         pts = np.column_stack([self.pieces.geom_lat[s:e], self.pieces.geom_lon[s:e]])
         return pts if forward else pts[::-1]
 
-    def compile(self, policy: ExpensePolicy, already_charged: tuple[str, ...] = ()) -> Compiled:
-        """Apply a policy: CSR arrays with labels and charges (fast; no geometry)."""
+    @cached_property
+    def _csr(self) -> dict[str, Any]:
+        """Policy-independent CSR structure, built once per network (the costly sort)."""
         pc = self.pieces
         fw = np.flatnonzero(pc.fwd)
         bw = np.flatnonzero(pc.bwd)
@@ -121,18 +122,49 @@ class Network:
         forward = np.concatenate([np.ones(fw.size, bool), np.zeros(bw.size, bool)])
         indptr, heads_s, order = csr_from_edges(self.n_nodes, tails, heads)
         piece = piece[order]
-        exempt = policy.exempt_mask()[self.piece_class[piece]]
-        label = np.where(exempt, -1, pc.cell[piece]).astype(np.int32)
-        charge = policy.label_charges(self.cell_codes, self.cell_names, already_charged)
+        time_s = self.piece_time_s[piece]
+        # Top speed over all edges, a hair higher so straight-line/vmax never exceeds a time.
+        vmax = float(np.max(self.pieces.length_m[piece] / time_s)) * (1 + 1e-9) if piece.size else 1.0
+        return {
+            "indptr": indptr, "heads": heads_s, "tails": tails[order], "piece": piece,
+            "forward": forward[order], "time_s": time_s, "inv_vmax": 1.0 / vmax,
+        }
+
+    def _labels(self, exempt: frozenset[str]) -> npt.NDArray[np.int32]:
+        cache = self.__dict__.setdefault("_label_cache", {})
+        if exempt not in cache:
+            piece = self._csr["piece"]
+            mask = ExpensePolicy(exempt_classes=exempt).exempt_mask()[self.piece_class[piece]]
+            cache[exempt] = np.where(mask, -1, self.pieces.cell[piece]).astype(np.int32)
+        return cache[exempt]  # type: ignore[no-any-return]
+
+    def cell_graph(self, exempt: frozenset[str]) -> Any:
+        """The cell graph under a set of exempt classes (cached: it is policy structure only)."""
+        from routeplan.kernels.cells import build_cell_graph
+
+        cache = self.__dict__.setdefault("_cell_graph_cache", {})
+        if exempt not in cache:
+            c = self._csr
+            cache[exempt] = build_cell_graph(c["indptr"], c["heads"], self._labels(exempt), len(self.cell_codes))
+        return cache[exempt]
+
+    @property
+    def inv_vmax(self) -> float:
+        """1 / the top speed (s/m): straight-line distance times this bounds any travel time."""
+        return float(self._csr["inv_vmax"])
+
+    def compile(self, policy: ExpensePolicy, already_charged: tuple[str, ...] = ()) -> Compiled:
+        """Apply a policy: CSR arrays with labels and charges (fast; the structure is cached)."""
+        c = self._csr
         return Compiled(
-            indptr=indptr,
-            heads=heads_s,
-            tails=tails[order],
-            time_s=self.piece_time_s[piece],
-            label=label,
-            label_charge=charge,
-            piece=piece,
-            forward=forward[order],
+            indptr=c["indptr"],
+            heads=c["heads"],
+            tails=c["tails"],
+            time_s=c["time_s"],
+            label=self._labels(frozenset(policy.exempt_classes)),
+            label_charge=policy.label_charges(self.cell_codes, self.cell_names, already_charged),
+            piece=c["piece"],
+            forward=c["forward"],
             policy=policy,
         )
 

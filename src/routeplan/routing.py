@@ -19,6 +19,7 @@ import numpy as np
 from routeplan.errors import InfeasibleError, NoRouteError, UsageError
 from routeplan.kernels import FORBIDDEN
 from routeplan.kernels.dijkstra import shortest_path
+from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import LabelRoute, pareto_front, route_cost
 from routeplan.ledger import Ledger, build_ledger
 from routeplan.locate import Stop
@@ -27,7 +28,7 @@ from routeplan.policy import AVOID, ExpensePolicy
 
 log = logging.getLogger(__name__)
 
-Engine = Literal["labels", "milp"]
+Engine = Literal["fast", "reference", "milp"]
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def plan_leg(
     max_detour_percent: float | None = None,
     alternatives: bool = False,
     day: int = 1,
-    engine: Engine = "labels",
+    engine: Engine = "fast",
 ) -> Leg:
     """Cheapest-then-fastest and fastest routes between two stops.
 
@@ -135,8 +136,9 @@ def plan_leg(
     alternatives
         Also return the whole Pareto front of (charge, time) routes.
     engine
-        ``"labels"`` (exact label setting, default) or ``"milp"`` (an independent MILP solver,
-        slow, for checking).
+        ``"fast"`` (exact, numba, goal-directed in charge and time; default), ``"reference"``
+        (exact, pure Python, the readable specification) or ``"milp"`` (an independent MILP
+        solver, slow, for checking; cheapest route only).
 
     Raises
     ------
@@ -159,7 +161,7 @@ def plan_leg(
     allowed = ~((comp.label >= 0) & (comp.label_charge[np.maximum(comp.label, 0)] == FORBIDDEN))
 
     t0 = time.perf_counter()
-    fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node, allowed)
+    fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node, allowed, xy=net.node_xy, inv_vmax=net.inv_vmax)
     timings["fastest_s"] = time.perf_counter() - t0
     if fast is None:
         reach = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node)
@@ -190,11 +192,23 @@ def plan_leg(
     need_front = alternatives or vot is not None
     if engine == "milp":
         front = _milp_front(comp, origin.node, destination.node, max_time)
-    else:
+    elif engine == "fast":
+        ub, _ = route_cost(fast[1], comp.label, comp.label_charge)
+        kstats: dict[str, float] = {}
+        front = pareto_front_fast(
+            comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, origin.node, destination.node,
+            cell_graph=net.cell_graph(frozenset(policy.exempt_classes)), ub_cost=ub, xy=net.node_xy, inv_vmax=net.inv_vmax,
+            first_only=not need_front, max_time=max_time, stats=kstats,
+        )
+        timings["labels"] = kstats.get("labels", 0.0)
+    elif engine == "reference":
         front = pareto_front(
             comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, origin.node, destination.node,
             first_only=not need_front, max_time=max_time,
         )
+    else:
+        msg = f"unknown engine {engine!r} (fast, reference, milp)"
+        raise UsageError(msg)
     timings["cheapest_s"] = time.perf_counter() - t0
     if not front:
         msg = f"no route from {origin.label} to {destination.label} within the time limit"

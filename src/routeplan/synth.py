@@ -18,7 +18,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -119,22 +119,29 @@ class _Builder:
 
     def road(self, a: int, b: int, rng: np.random.Generator) -> list[int]:
         """Node ids from existing node a to b, with a gentle random bow so roads are not rulers."""
-        pa, pb = np.array(self.xy[a - 1]), np.array(self.xy[b - 1])
-        vec = pb - pa
-        length = float(np.hypot(*vec))
-        pieces = max(1, round(length / ROAD_STEP_M))
-        normal = np.array([-vec[1], vec[0]]) / length if length > 0 else np.zeros(2)
-        bow = rng.uniform(-0.06, 0.06) * length
-        refs = [a]
-        for k in range(1, pieces):
-            t = k / pieces
-            p = pa + t * vec + (bow * math.sin(math.pi * t) + rng.uniform(-8, 8)) * normal
-            refs.append(self.node(*p))
-        return [*refs, b]
+        inner = [self.node(*p) for p in _bow_points(self.xy[a - 1], self.xy[b - 1], rng)]
+        return [a, *inner, b]
 
     def nearest(self, ids: list[int], x: float, y: float) -> int:
         pts = np.array([self.xy[i - 1] for i in ids])
         return ids[int(np.argmin(np.hypot(pts[:, 0] - x, pts[:, 1] - y)))]
+
+
+def _bow_points(a: tuple[float, float] | np.ndarray, b: tuple[float, float] | np.ndarray,
+                rng: np.random.Generator) -> list[np.ndarray]:
+    """Inner points (metres, every ~ROAD_STEP_M) of a road from a to b with a gentle random bow;
+    shared by the regional and national generators (same draws, same arithmetic)."""
+    pa, pb = np.array(a, dtype=float), np.array(b, dtype=float)
+    vec = pb - pa
+    length = float(np.hypot(*vec))
+    pieces = max(1, round(length / ROAD_STEP_M))
+    normal = np.array([-vec[1], vec[0]]) / length if length > 0 else np.zeros(2)
+    bow = rng.uniform(-0.06, 0.06) * length
+    out = []
+    for k in range(1, pieces):
+        t = k / pieces
+        out.append(pa + t * vec + (bow * math.sin(math.pi * t) + rng.uniform(-8, 8)) * normal)
+    return out
 
 
 def _projected(boundaries: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:
@@ -386,7 +393,14 @@ BBox = tuple[float, float, float, float]
 
 def _write(b: _Builder, out: Path) -> tuple[BBox, list[tuple[float, float]]]:
     """Write nodes (by id) then ways to a temp file beside `out`, renamed over it on success."""
-    xy = np.array(b.xy)
+    return _write_pbf(np.array(b.xy), b.node_tags, iter(b.ways), out)
+
+
+def _write_pbf(xy: np.ndarray, node_tags: dict[int, dict[str, str]],
+               ways: Iterator[tuple[list[int], dict[str, str]]], out: Path
+               ) -> tuple[BBox, list[tuple[float, float]]]:
+    """Stream nodes 1..n (metres, EPSG:27700, written as rounded WGS84) then ways 1..m to a temp
+    file beside `out`, renamed over it on success.  Returns the bbox and every node's (lat, lon)."""
     lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
     lon, lat = np.round(lon, 7), np.round(lat, 7)
     bbox = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
@@ -395,19 +409,21 @@ def _write(b: _Builder, out: Path) -> tuple[BBox, list[tuple[float, float]]]:
     header.set("sorting", "Type_then_ID")
     header.add_box(osmium.osm.Box(osmium.osm.Location(bbox[0], bbox[1]),
                                   osmium.osm.Location(bbox[2], bbox[3])))
+    lons, lats = lon.tolist(), lat.tolist()
+    del lon, lat
     with atomic_path(out) as tmp:
         writer = osmium.SimpleWriter(osmium.io.File(str(tmp), "pbf"), header=header, overwrite=True)
         try:
-            for k in range(len(xy)):
-                writer.add_node(mutable.Node(id=k + 1, location=(float(lon[k]), float(lat[k])),
+            for k in range(len(lons)):
+                writer.add_node(mutable.Node(id=k + 1, location=(lons[k], lats[k]),
                                              version=1, timestamp=TIMESTAMP,
-                                             tags=b.node_tags.get(k + 1, {})))
-            for k, (refs, tags) in enumerate(b.ways):
+                                             tags=node_tags.get(k + 1, {})))
+            for k, (refs, tags) in enumerate(ways):
                 writer.add_way(mutable.Way(id=k + 1, nodes=refs, tags=tags, version=1,
                                            timestamp=TIMESTAMP))
         finally:
             writer.close()
-    return bbox, list(zip(lat.tolist(), lon.tolist(), strict=True))
+    return bbox, list(zip(lats, lons, strict=True))
 
 
 def generate_region(boundaries: geopandas.GeoDataFrame, spec: SynthSpec, out_path: str | Path, *,

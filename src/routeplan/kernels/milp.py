@@ -1,4 +1,4 @@
-"""Exact cheapest-then-fastest route by mixed-integer programming (HiGHS via ``scipy.optimize.milp``).
+"""Exact cheapest-then-fastest route by a MILP (HiGHS via ``scipy.optimize.milp``).
 
 An *independent* check of :mod:`routeplan.kernels.labels`: it shares no code with the label
 search (it works on the plain edge list, not on CSR, and uses no Dijkstra), so a bug in one is
@@ -13,6 +13,11 @@ Formulation (edges ``e``, positive-charge labels ``l``)::
 
 Phase 1 minimises ``sum charge_l y_l`` (= c*); phase 2 minimises ``sum time_e x_e`` subject to
 ``sum charge_l y_l <= c*`` (and ``sum time_e x_e <= max_time`` when asked).
+
+References
+----------
+.. [1] Q. Huangfu, J. A. J. Hall, "Parallelizing the dual revised simplex method", Mathematical
+   Programming Computation 10 (2018) 119-142 (HiGHS). https://doi.org/10.1007/s12532-017-0130-5
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ def _model(
 ) -> tuple[npt.NDArray[np.float64], list[LinearConstraint], Bounds]:
     """Variables ``[x_0..x_{m-1}, y_0..y_{p-1}]``: return the charge vector, rows and bounds."""
     m = tails.shape[0]
-    edge_charge = np.where(label >= 0, label_charge[np.maximum(label, 0)], 0)
+    edge_charge = np.zeros(m, dtype=np.int64)
+    edge_charge[label >= 0] = label_charge[label[label >= 0]]  # label -1: exempt, free
     charged = edge_charge > 0
     paid_labels = np.unique(label[charged])
     p = paid_labels.shape[0]
@@ -158,7 +164,7 @@ def _solve(
     r1 = milp(charge_vec, integrality=integrality, bounds=bounds, constraints=cons, options=opts)
     if r1.x is None:  # infeasible (status 2) or no incumbent before the time limit
         return None
-    c_star = int(round(r1.fun))
+    c_star = round(float(r1.fun))
     # Phase 2: fastest among the cheapest.  Charges are integers, so +0.5 is a safe tolerance.
     cons2 = [*cons, LinearConstraint(csr_array(charge_vec[None, :]), -np.inf, c_star + 0.5)]
     r2 = milp(time_vec, integrality=integrality, bounds=bounds, constraints=cons2, options=opts)
@@ -195,7 +201,9 @@ def milp_cheapest(
     > 0 because every edge time is.  So an optimal phase-2 solution has no cycle, and the path
     is recovered by walking from ``source`` (asserted to cover every used edge).
     """
-    return _solve(n_nodes, tails, heads, time_s, label, label_charge, source, target, None, time_limit)
+    return _solve(
+        n_nodes, tails, heads, time_s, label, label_charge, source, target, None, time_limit
+    )
 
 
 def milp_min_cost_within(
@@ -216,7 +224,9 @@ def milp_min_cost_within(
     At the time of a Pareto point this returns that point's cost: used to check the front.
     ``max_time`` gets a relative slack of :data:`TIME_RTOL` for rounding.
     """
-    return _solve(n_nodes, tails, heads, time_s, label, label_charge, source, target, max_time, time_limit)
+    return _solve(
+        n_nodes, tails, heads, time_s, label, label_charge, source, target, max_time, time_limit
+    )
 
 
 def milp_pareto_front(
@@ -241,7 +251,9 @@ def milp_pareto_front(
     out: list[MilpResult] = []
     cap: float | None = None
     while True:
-        r = _solve(n_nodes, tails, heads, time_s, label, label_charge, source, target, cap, time_limit)
+        r = _solve(
+            n_nodes, tails, heads, time_s, label, label_charge, source, target, cap, time_limit
+        )
         if r is None:
             return out
         out.append(r)

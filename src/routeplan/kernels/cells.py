@@ -1,0 +1,130 @@
+"""The cell graph: constituencies and free-road components as vertices, adjacent when they meet
+at a road node.  It gives the label search an admissible, consistent lower bound on the charge
+still to pay (see :mod:`routeplan.kernels.fastlabels`).
+
+Structure depends only on which edges are free (the exempt classes), so it is built once per
+compiled network ("customise" in OSRM's terms); the per-query work is a node-weighted Dijkstra
+over a few hundred vertices.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+INF_COST = np.int64(1) << 60
+
+
+@dataclass(frozen=True)
+class CellGraph:
+    """Vertices ``0..n_labels-1`` are labels (cells); ``n_labels..`` are free-road components."""
+
+    n_labels: int
+    n_vertices: int
+    edge_vertex: npt.NDArray[np.int32]  # vertex of every CSR edge
+    node_vptr: npt.NDArray[np.int64]  # vertices incident to each node: node_verts[node_vptr[v]:...]
+    node_verts: npt.NDArray[np.int32]
+    adj_ptr: npt.NDArray[np.int64]  # vertex adjacency (CSR, symmetric, no self loops)
+    adj: npt.NDArray[np.int32]
+
+
+def build_cell_graph(indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32], label: npt.NDArray[np.int32], n_labels: int) -> CellGraph:
+    """Build the cell graph of a CSR graph whose free edges have ``label == -1``."""
+    n = indptr.shape[0] - 1
+    tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    free = label < 0
+    # Components of the free subgraph (undirected: the bound is a relaxation).
+    ft, fh = tails[free], heads[free].astype(np.int64)
+    mat = coo_matrix((np.ones(ft.shape[0], dtype=np.int8), (ft, fh)), shape=(n, n))
+    _, comp = connected_components(mat, directed=False)
+    used = np.zeros(n, dtype=bool)
+    used[ft] = True
+    used[fh] = True
+    # Renumber only components that contain a free edge.
+    comp_ids = np.unique(comp[used])
+    remap = np.full(comp.max() + 1 if comp.size else 1, -1, dtype=np.int64)
+    remap[comp_ids] = np.arange(comp_ids.shape[0])
+    edge_vertex = np.where(free, n_labels + remap[comp[tails]], label).astype(np.int32)
+    n_vertices = n_labels + comp_ids.shape[0]
+    # Node incidence: (node, vertex) pairs from both ends of each edge, deduplicated.
+    nodes = np.concatenate([tails, heads.astype(np.int64)])
+    verts = np.concatenate([edge_vertex, edge_vertex]).astype(np.int64)
+    key = np.unique(nodes * n_vertices + verts)
+    inc_node = key // n_vertices
+    inc_vert = (key % n_vertices).astype(np.int32)
+    node_vptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(inc_node, minlength=n), out=node_vptr[1:])
+    adj_ptr, adj = _adjacency(node_vptr, inc_vert, n_vertices)
+    return CellGraph(n_labels, n_vertices, edge_vertex, node_vptr, inc_vert, adj_ptr, adj)
+
+
+def _adjacency(node_vptr: npt.NDArray[np.int64], node_verts: npt.NDArray[np.int32], nv: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+    deg = np.diff(node_vptr)
+    multi = np.flatnonzero(deg > 1)
+    a_list, b_list = [], []
+    for k in np.unique(deg[multi]):
+        rows = multi[deg[multi] == k]
+        block = node_verts[node_vptr[rows][:, None] + np.arange(k)]
+        for i in range(k):
+            for j in range(k):
+                if i != j:
+                    a_list.append(block[:, i])
+                    b_list.append(block[:, j])
+    if a_list:
+        a = np.concatenate(a_list).astype(np.int64)
+        b = np.concatenate(b_list).astype(np.int64)
+        key = np.unique(a * nv + b)
+        a, b = key // nv, (key % nv).astype(np.int32)
+    else:
+        a, b = np.zeros(0, np.int64), np.zeros(0, np.int32)
+    ptr = np.zeros(nv + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a, minlength=nv), out=ptr[1:])
+    return ptr, b
+
+
+def vertex_weights(cg: CellGraph, label_charge: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Charge per vertex: label charges (0 free, -1 forbidden), 0 for free-road components."""
+    w = np.zeros(cg.n_vertices, dtype=np.int64)
+    w[: cg.n_labels] = label_charge
+    return w
+
+
+@numba.njit(cache=True)
+def cost_to_go(adj_ptr, adj, node_vptr, node_verts, weight, target):  # type: ignore[no-untyped-def]
+    """``D[x]``: least charge of the vertices after ``x`` on a vertex path from ``x`` to a vertex
+    incident to ``target`` (node-weighted reverse Dijkstra; forbidden vertices excluded).
+
+    Any route from a road in vertex ``x`` to ``target`` pays at least ``D[x]`` for vertices other
+    than ``x`` that it has not paid before the last time it was in ``x``.
+    """
+    nv = adj_ptr.shape[0] - 1
+    D = np.full(nv, INF_COST, dtype=np.int64)
+    done = np.zeros(nv, dtype=np.bool_)
+    heap = [(np.int64(0), np.int64(0))]
+    heap.pop()
+    for j in range(node_vptr[target], node_vptr[target + 1]):
+        x = node_verts[j]
+        if weight[x] >= 0:
+            D[x] = 0
+            heap.append((np.int64(0), np.int64(x)))
+    heapq.heapify(heap)
+    while heap:
+        d, y = heapq.heappop(heap)
+        if done[y]:
+            continue
+        done[y] = True
+        step = d + weight[y]
+        for k in range(adj_ptr[y], adj_ptr[y + 1]):
+            x = adj[k]
+            if weight[x] < 0 or done[x]:
+                continue
+            if step < D[x]:
+                D[x] = step
+                heapq.heappush(heap, (step, np.int64(x)))
+    return D
