@@ -19,6 +19,7 @@ needs network access (no elevation download, no timezone DB, no traffic).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import http.client
 import json
 import os
@@ -32,21 +33,21 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 __all__ = [
-    "PYVALHALLA_VERSION",
     "GB_BBOX",
-    "ValhallaError",
-    "ValhallaInstall",
+    "PYVALHALLA_VERSION",
     "BuildResult",
     "RouteAnswer",
+    "ValhallaError",
+    "ValhallaInstall",
     "ValhallaService",
-    "ensure_valhalla",
-    "write_config",
     "build_tiles",
+    "ensure_valhalla",
     "route",
     "route_many",
+    "write_config",
 ]
 
 PYVALHALLA_VERSION = "3.9.1"
@@ -91,7 +92,7 @@ class ValhallaInstall:
 def _pip_cmd() -> list[str]:
     """A pip command line: this interpreter's pip if available, else ``pip`` on PATH."""
     probe = subprocess.run(
-        [sys.executable, "-m", "pip", "--version"], capture_output=True, text=True
+        [sys.executable, "-m", "pip", "--version"], check=False, capture_output=True, text=True
     )
     if probe.returncode == 0:
         return [sys.executable, "-m", "pip"]
@@ -112,7 +113,7 @@ def _download_wheel(wheel_dir: Path, version: str) -> Path:
         "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
         f"pyvalhalla=={version}", "-d", str(wheel_dir),
     ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     found = sorted(wheel_dir.glob(pattern))
     if proc.returncode != 0 or not found:
         raise ValhallaError(
@@ -170,7 +171,12 @@ def ensure_valhalla(workdir: Path, version: str = PYVALHALLA_VERSION) -> Valhall
         if not os.access(p, os.X_OK):
             p.chmod(p.stat().st_mode | 0o755)
         proc = subprocess.run(
-            [str(p), "--version"], capture_output=True, text=True, env=inst.env(), timeout=60
+            [str(p), "--version"],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=inst.env(),
+            timeout=60,
         )
         out = (proc.stdout + proc.stderr).strip()
         if proc.returncode != 0 or version not in out:
@@ -203,7 +209,8 @@ def write_config(
 
     Starts from ``valhalla_build_config.py`` defaults (run with this interpreter; the
     script is stdlib-only and works on Python 3.11), then points every data path into
-    workdir, disables elevation/timezone/traffic/transit, uses the admin DB only if
+    workdir, drops the tile/traffic tar keys (tiles are read from workdir/tiles),
+    disables elevation/timezone/traffic/transit, uses the admin DB only if
     given, moves the zmq ipc sockets into workdir, and sets drain/shutdown to 0 s so
     SIGTERM stops the service at once (the default drain is 28 s).
     ``overrides`` maps dotted keys (``"mjolnir.concurrency"``) to values.
@@ -211,7 +218,7 @@ def write_config(
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
-        [sys.executable, str(inst.build_config_script)], capture_output=True, text=True
+        [sys.executable, str(inst.build_config_script)], check=False, capture_output=True, text=True
     )
     if proc.returncode != 0:
         raise ValhallaError(f"valhalla_build_config.py failed: {proc.stderr[-2000:]}")
@@ -221,9 +228,6 @@ def write_config(
     ipc.mkdir(exist_ok=True)
     settings: dict[str, Any] = {
         "mjolnir.tile_dir": str(workdir / "tiles"),
-        # never created: the service then reads tile_dir
-        "mjolnir.tile_extract": str(workdir / "tiles.tar.unused"),
-        "mjolnir.traffic_extract": str(workdir / "traffic.tar.unused"),
         "mjolnir.admin": str(admin_db if admin_db is not None else workdir / "admin.sqlite"),
         "mjolnir.landmarks": str(workdir / "landmarks.sqlite.unused"),
         "mjolnir.timezone": str(workdir / "tz_world.sqlite.unused"),
@@ -240,6 +244,10 @@ def write_config(
     }
     for section in ("loki", "thor", "odin", "meili"):
         settings[f"{section}.service.proxy"] = f"ipc://{ipc}/{section}"
+    # No tar extracts: dropping the keys makes the service read tile_dir without
+    # logging "(stat) ... No such file" errors at startup.
+    for key in ("tile_extract", "traffic_extract"):
+        cfg["mjolnir"].pop(key, None)
     settings.update(overrides or {})
     for key, value in settings.items():
         _set(cfg, key, value)
@@ -281,7 +289,9 @@ class _RunStats:
     peak_rss_mb: float
 
 
-def _run_measured(cmd: Sequence[str], env: dict[str, str], log: Path, cwd: Path) -> _RunStats:
+def _run_measured(
+    cmd: Sequence[str | Path], env: dict[str, str], log: Path, cwd: Path
+) -> _RunStats:
     """Run cmd, log stdout+stderr, return wall time and the child's own peak RSS.
 
     Peak RSS comes from ``os.wait4`` rusage of exactly this child (ru_maxrss, KiB on
@@ -395,7 +405,7 @@ def build_tiles(
     else:
         cfg = write_config(inst, workdir, admin_db=None, overrides=config_overrides)
 
-    cmd: list[Any] = [inst.bin("valhalla_build_tiles"), "-c", cfg]
+    cmd: list[str | Path] = [inst.bin("valhalla_build_tiles"), "-c", cfg]
     if threads is not None:
         cmd += ["-j", str(threads)]
     cmd.append(pbf)
@@ -477,7 +487,7 @@ class ValhallaService:
         self._log_fh: Any = None
 
     # -- lifecycle
-    def start(self) -> ValhallaService:
+    def start(self) -> Self:
         """Start the service and block until /status answers (raises on failure)."""
         if self.proc is not None:
             raise ValhallaError("service already started")
@@ -490,7 +500,7 @@ class ValhallaService:
         self.config_path.write_text(json.dumps(cfg, indent=2) + "\n")
         log = self.log_path or self.base_config.with_name(f"service-{self.port}.log")
         self.log_path = Path(log)
-        self._log_fh = open(self.log_path, "wb")
+        self._log_fh = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [str(self.inst.bin("valhalla_service")), str(self.config_path), str(self.threads)],
             stdout=self._log_fh,
@@ -559,17 +569,15 @@ class ValhallaService:
             self._log_fh.close()
             self._log_fh = None
 
-    def __enter__(self) -> ValhallaService:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def __del__(self) -> None:  # pragma: no cover - safety net only
-        try:
+        with contextlib.suppress(Exception):
             self.stop()
-        except Exception:
-            pass
 
     # -- requests
     @property

@@ -46,8 +46,10 @@ def highway_nodes(pbf: Path, bbox: tuple[float, float, float, float]) -> list[tu
     """(lat, lon) of nodes on drivable highway ways that lie inside bbox, sorted by node id."""
     x0, y0, x1, y1 = bbox
     found: dict[int, tuple[float, float]] = {}
-    for way in osmium.FileProcessor(str(pbf)).with_locations().with_filter(
-        osmium.filter.KeyFilter("highway")
+    for way in (
+        osmium.FileProcessor(str(pbf))
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter("highway"))
     ):
         if not way.is_way() or way.tags.get("highway") not in DRIVABLE:
             continue
@@ -90,9 +92,12 @@ def main() -> int:
 
         nodes = highway_nodes(pbf, bbox)
         rng = random.Random(args.seed)
-        pairs = [tuple(rng.sample(nodes, 2)) for _ in range(args.pairs)]
+        pairs: list[tuple[tuple[float, float], tuple[float, float]]] = []
+        for _ in range(args.pairs):
+            o, d = rng.sample(nodes, 2)
+            pairs.append((o, d))
         with vh.ValhallaService(inst, built.config_path, threads=1) as svc:
-            print(f"service: {svc.url} pid {svc.pid} (status {svc.status.get('version')})")
+            print(f"service: {svc.url} pid {svc.pid} (version {(svc.status or {}).get('version')})")
             vh.route(svc, pairs[0][0], pairs[0][1], args.costing)  # warm-up, not counted
             answers = vh.route_many(svc, pairs, costing=args.costing)
         lat_ms = [a.latency_s * 1e3 for a in answers if a is not None]

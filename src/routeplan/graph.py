@@ -45,48 +45,55 @@ class Segments:
     stats: dict[str, int]
 
 
+def concat_ranges(starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Concatenate ``arange(starts[i], ends[i])`` for all i, vectorised."""
+    lens = ends - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+    return np.arange(total, dtype=np.int64) + offs
+
+
 def split_ways(roads: OsmRoads) -> Segments:
-    """Cut every way at nodes shared with another way (or repeated in the same way)."""
-    use = np.bincount(roads.way_nodes, minlength=roads.node_id.shape[0])
-    ends = np.zeros_like(use, dtype=bool)
-    ends[roads.way_nodes[roads.way_ptr[:-1]]] = True
-    ends[roads.way_nodes[roads.way_ptr[1:] - 1]] = True
-    junction = (use > 1) | ends
-    a: list[int] = []
-    b: list[int] = []
-    way: list[int] = []
-    gptr = [0]
-    gnodes: list[npt.NDArray[np.int64]] = []
-    total = 0
-    for w in range(roads.way_id.shape[0]):
-        nodes = roads.way_nodes[roads.way_ptr[w] : roads.way_ptr[w + 1]]
-        cut = np.flatnonzero(junction[nodes])
-        cut = np.union1d(cut, [0, nodes.shape[0] - 1])
-        for i, j in zip(cut[:-1], cut[1:], strict=True):
-            piece = nodes[i : j + 1]
-            if piece[0] == piece[-1] and piece.shape[0] <= 2:
-                continue  # degenerate self-loop
-            a.append(int(piece[0]))
-            b.append(int(piece[-1]))
-            way.append(w)
-            gnodes.append(piece)
-            total += piece.shape[0]
-            gptr.append(total)
-    flat = np.concatenate(gnodes) if gnodes else np.zeros(0, dtype=np.int64)
-    way_arr = np.asarray(way, dtype=np.int64)
+    """Cut every way at nodes shared with another way (or repeated in the same way).
+
+    Vectorised over all ways at once: national extracts have millions of ways.
+    """
+    wn = roads.way_nodes
+    ptr = roads.way_ptr
+    n_ways = roads.way_id.shape[0]
+    use = np.bincount(wn, minlength=roads.node_id.shape[0])
+    way_of_pos = np.repeat(np.arange(n_ways, dtype=np.int64), np.diff(ptr))
+    is_cut = use[wn] > 1
+    is_cut[ptr[:-1]] = True
+    is_cut[ptr[1:] - 1] = True
+    cuts = np.flatnonzero(is_cut)
+    # A segment joins consecutive cut positions of the same way.
+    same = way_of_pos[cuts[:-1]] == way_of_pos[cuts[1:]]
+    s_start = cuts[:-1][same]
+    s_end = cuts[1:][same]
+    a = wn[s_start]
+    b = wn[s_end]
+    degenerate = (a == b) & (s_end - s_start <= 1)
+    s_start, s_end, a, b = s_start[~degenerate], s_end[~degenerate], a[~degenerate], b[~degenerate]
+    way = way_of_pos[s_start]
+    gidx = concat_ranges(s_start, s_end + 1)
+    gptr = np.concatenate([[0], np.cumsum(s_end - s_start + 1)]).astype(np.int64)
+    flat = wn[gidx]
     return Segments(
         node_id=roads.node_id,
         node_lon=roads.node_lon,
         node_lat=roads.node_lat,
-        a=np.asarray(a, dtype=np.int64),
-        b=np.asarray(b, dtype=np.int64),
-        fwd=roads.way_fwd[way_arr],
-        bwd=roads.way_bwd[way_arr],
-        way=way_arr,
-        geom_ptr=np.asarray(gptr, dtype=np.int64),
+        a=a.astype(np.int64),
+        b=b.astype(np.int64),
+        fwd=roads.way_fwd[way],
+        bwd=roads.way_bwd[way],
+        way=way,
+        geom_ptr=gptr,
         geom_lon=roads.node_lon[flat],
         geom_lat=roads.node_lat[flat],
-        stats={"ways": int(roads.way_id.shape[0]), "segments": len(a)},
+        stats={"ways": int(n_ways), "segments": int(a.shape[0])},
     )
 
 
@@ -114,7 +121,7 @@ def largest_scc(seg: Segments) -> Segments:
     new_index = np.cumsum(keep_node) - 1
     ptr = seg.geom_ptr
     lens = np.diff(ptr)[keep]
-    gidx = np.concatenate([np.arange(ptr[i], ptr[i + 1]) for i in np.flatnonzero(keep)])
+    gidx = concat_ranges(ptr[:-1][keep], ptr[1:][keep])
     stats = dict(seg.stats)
     stats.update(
         nodes_before_scc=int(used.sum()),

@@ -34,7 +34,7 @@ import numpy.typing as npt
 import shapely
 
 from routeplan.boundaries import Boundaries, from_bng, to_bng
-from routeplan.graph import Segments
+from routeplan.graph import Segments, concat_ranges
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +163,14 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
         out_cell[outside_all[qi]] = qj
         out_flag[outside_all[qi]] = OUTSIDE_SNAPPED
 
-    new_lon: list[float] = []
-    new_lat: list[float] = []
+    lengths = shapely.length(lines)
+    simple = inside | (n_cand == 0)
+    # Simple segments (one cell, or wholly outside): one piece each, keeping their geometry.
+    sidx = np.flatnonzero(simple)
+    s_cell = np.where(inside[sidx], simple_cell[sidx], out_cell[sidx])
+    s_flag = np.where(inside[sidx], INSIDE, out_flag[sidx]).astype(np.int8)
+    s_geom = concat_ranges(ptr[:-1][sidx], ptr[1:][sidx])
+
     node_count = seg.node_id.shape[0]
     P_a: list[int] = []
     P_b: list[int] = []
@@ -173,26 +179,13 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     P_flag: list[int] = []
     P_len: list[float] = []
     P_geom: list[npt.NDArray[np.float64]] = []
-    lengths = shapely.length(lines)
-    complex_lines = 0
     new_node_xy: list[tuple[float, float]] = []
-    for s in range(n_seg):
-        if progress and s % 20000 == 0:
-            progress(s, n_seg)
+    cidx = np.flatnonzero(~simple)
+    for i, s in enumerate(cidx.tolist()):
+        if progress and i % 5000 == 0:
+            progress(i, int(cidx.shape[0]))
         x = gx[ptr[s] : ptr[s + 1]]
         y = gy[ptr[s] : ptr[s + 1]]
-        if inside[s] or n_cand[s] == 0:
-            cell = simple_cell[s] if inside[s] else out_cell[s]
-            flag = INSIDE if inside[s] else out_flag[s]
-            P_a.append(int(seg.a[s]))
-            P_b.append(int(seg.b[s]))
-            P_seg.append(s)
-            P_cell.append(int(cell))
-            P_flag.append(int(flag))
-            P_len.append(float(lengths[s]))
-            P_geom.append(np.column_stack([x, y]))
-            continue
-        complex_lines += 1
         cands = pj[starts[s] : starts[s] + n_cand[s]]
         cum = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
         total = float(cum[-1])
@@ -234,36 +227,43 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
             P_len.append(d1 - d0)
             P_geom.append(_cut_coords(x, y, cum, d0, d1))
             prev = nxt
+    new_lon = new_lat = np.zeros(0, dtype=np.float64)
     if new_node_xy:
         nxy = np.asarray(new_node_xy)
         new_lon, new_lat = from_bng(nxy[:, 0], nxy[:, 1])
-    glens = np.array([g.shape[0] for g in P_geom], dtype=np.int64)
-    allg = np.concatenate(P_geom)
-    glon, glat = from_bng(allg[:, 0], allg[:, 1])
-    P_seg_arr = np.asarray(P_seg, dtype=np.int64)
+    if P_geom:
+        allg = np.concatenate(P_geom)
+        c_lon, c_lat = from_bng(allg[:, 0], allg[:, 1])
+        c_glen = np.array([g.shape[0] for g in P_geom], dtype=np.int64)
+    else:
+        c_lon = c_lat = np.zeros(0, dtype=np.float64)
+        c_glen = np.zeros(0, dtype=np.int64)
+    P_seg_arr = np.concatenate([sidx, np.asarray(P_seg, dtype=np.int64)])
+    flag_all = np.concatenate([s_flag, np.asarray(P_flag, dtype=np.int8)])
+    glens = np.concatenate([np.diff(ptr)[sidx], c_glen])
     stats = dict(seg.stats)
     stats.update(
-        pieces=len(P_a),
-        boundary_crossing_segments=complex_lines,
+        pieces=int(P_seg_arr.shape[0]),
+        boundary_crossing_segments=int(cidx.shape[0]),
         crossing_nodes=len(new_node_xy),
-        outside_snapped_pieces=int(np.sum(np.asarray(P_flag) == OUTSIDE_SNAPPED)),
-        outside_pieces=int(np.sum(np.asarray(P_flag) == OUTSIDE)),
+        outside_snapped_pieces=int(np.sum(flag_all == OUTSIDE_SNAPPED)),
+        outside_pieces=int(np.sum(flag_all == OUTSIDE)),
     )
-    log.info("overlay: %d segments -> %d pieces, %d crossing nodes", n_seg, len(P_a), len(new_node_xy))
+    log.info("overlay: %d segments -> %d pieces, %d crossing nodes", n_seg, P_seg_arr.shape[0], len(new_node_xy))
     return Pieces(
         node_id=np.concatenate([seg.node_id, -np.arange(1, len(new_node_xy) + 1, dtype=np.int64)]),
         node_lon=np.concatenate([seg.node_lon, np.asarray(new_lon, dtype=np.float64)]),
         node_lat=np.concatenate([seg.node_lat, np.asarray(new_lat, dtype=np.float64)]),
-        a=np.asarray(P_a, dtype=np.int64),
-        b=np.asarray(P_b, dtype=np.int64),
+        a=np.concatenate([seg.a[sidx], np.asarray(P_a, dtype=np.int64)]),
+        b=np.concatenate([seg.b[sidx], np.asarray(P_b, dtype=np.int64)]),
         fwd=seg.fwd[P_seg_arr],
         bwd=seg.bwd[P_seg_arr],
         way=seg.way[P_seg_arr],
-        cell=np.asarray(P_cell, dtype=np.int32),
-        flag=np.asarray(P_flag, dtype=np.int8),
-        length_m=np.asarray(P_len, dtype=np.float64),
+        cell=np.concatenate([s_cell, np.asarray(P_cell, dtype=np.int64)]).astype(np.int32),
+        flag=flag_all,
+        length_m=np.concatenate([lengths[sidx], np.asarray(P_len, dtype=np.float64)]),
         geom_ptr=np.concatenate([[0], np.cumsum(glens)]).astype(np.int64),
-        geom_lon=glon,
-        geom_lat=glat,
+        geom_lon=np.concatenate([seg.geom_lon[s_geom], c_lon]),
+        geom_lat=np.concatenate([seg.geom_lat[s_geom], c_lat]),
         stats=stats,
     )

@@ -50,6 +50,7 @@ ROAD_STEP_M = 200.0
 MOTORWAY_STEP_M = 300.0
 MOTORWAY_OFFSET_M = 1500.0
 CARRIAGEWAY_HALF_GAP_M = 15.0
+WRITE_CHUNK = 1 << 16  # nodes converted to Python floats at a time while writing
 
 Key = tuple[int, int]
 T = TypeVar("T")
@@ -393,14 +394,16 @@ BBox = tuple[float, float, float, float]
 
 def _write(b: _Builder, out: Path) -> tuple[BBox, list[tuple[float, float]]]:
     """Write nodes (by id) then ways to a temp file beside `out`, renamed over it on success."""
-    return _write_pbf(np.array(b.xy), b.node_tags, iter(b.ways), out)
+    bbox, lon, lat = _write_pbf(np.array(b.xy), b.node_tags, iter(b.ways), out)
+    return bbox, list(zip(lat.tolist(), lon.tolist(), strict=True))
 
 
 def _write_pbf(xy: np.ndarray, node_tags: dict[int, dict[str, str]],
-               ways: Iterator[tuple[list[int], dict[str, str]]], out: Path
-               ) -> tuple[BBox, list[tuple[float, float]]]:
+               ways: Iterator[tuple[list[int], dict[str, str]]], out: Path,
+               progress: Callable[[], None] | None = None) -> tuple[BBox, np.ndarray, np.ndarray]:
     """Stream nodes 1..n (metres, EPSG:27700, written as rounded WGS84) then ways 1..m to a temp
-    file beside `out`, renamed over it on success.  Returns the bbox and every node's (lat, lon)."""
+    file beside `out`, renamed over it on success.  Returns the bbox and the nodes' lon, lat.
+    `progress` is called once between the nodes and the ways."""
     lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
     lon, lat = np.round(lon, 7), np.round(lat, 7)
     bbox = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
@@ -409,21 +412,24 @@ def _write_pbf(xy: np.ndarray, node_tags: dict[int, dict[str, str]],
     header.set("sorting", "Type_then_ID")
     header.add_box(osmium.osm.Box(osmium.osm.Location(bbox[0], bbox[1]),
                                   osmium.osm.Location(bbox[2], bbox[3])))
-    lons, lats = lon.tolist(), lat.tolist()
-    del lon, lat
+    no_tags: dict[str, str] = {}
     with atomic_path(out) as tmp:
         writer = osmium.SimpleWriter(osmium.io.File(str(tmp), "pbf"), header=header, overwrite=True)
         try:
-            for k in range(len(lons)):
-                writer.add_node(mutable.Node(id=k + 1, location=(lons[k], lats[k]),
-                                             version=1, timestamp=TIMESTAMP,
-                                             tags=node_tags.get(k + 1, {})))
-            for k, (refs, tags) in enumerate(ways):
-                writer.add_way(mutable.Way(id=k + 1, nodes=refs, tags=tags, version=1,
+            for start in range(0, len(lon), WRITE_CHUNK):  # plain floats, a chunk at a time
+                lons = lon[start:start + WRITE_CHUNK].tolist()
+                lats = lat[start:start + WRITE_CHUNK].tolist()
+                for k, loc in enumerate(zip(lons, lats, strict=True), start=start + 1):
+                    writer.add_node(mutable.Node(id=k, location=loc, version=1, timestamp=TIMESTAMP,
+                                                 tags=node_tags.get(k, no_tags)))
+            if progress:
+                progress()
+            for k, (refs, tags) in enumerate(ways, start=1):
+                writer.add_way(mutable.Way(id=k, nodes=refs, tags=tags, version=1,
                                            timestamp=TIMESTAMP))
         finally:
             writer.close()
-    return bbox, list(zip(lats, lons, strict=True))
+    return bbox, lon, lat
 
 
 def generate_region(boundaries: geopandas.GeoDataFrame, spec: SynthSpec, out_path: str | Path, *,
