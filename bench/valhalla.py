@@ -454,7 +454,8 @@ class ValhallaService:
     """Context manager running ``valhalla_service CONFIG THREADS`` on 127.0.0.1:PORT.
 
     Writes a per-port copy of the config (``service-<port>.json`` next to it), starts
-    the service, waits until ``GET /status`` answers 200, and on exit sends SIGTERM,
+    the service, waits until ``GET /status`` answers 200 (and, with require_tiles,
+    reports a loaded tileset), and on exit sends SIGTERM,
     then SIGKILL after ``stop_timeout`` seconds.  Requests go through one keep-alive
     ``http.client`` connection (reopened transparently if the server drops it).
     """
@@ -470,6 +471,7 @@ class ValhallaService:
         stop_timeout: float = 10.0,
         request_timeout: float = 60.0,
         log_path: Path | None = None,
+        require_tiles: bool = True,
     ) -> None:
         self.inst = inst
         self.base_config = Path(config_path).resolve()
@@ -479,6 +481,7 @@ class ValhallaService:
         self.stop_timeout = stop_timeout
         self.request_timeout = request_timeout
         self.log_path = log_path
+        self.require_tiles = require_tiles
         self.proc: subprocess.Popen[bytes] | None = None
         self.config_path: Path | None = None
         self.status: dict[str, Any] | None = None
@@ -535,6 +538,13 @@ class ValhallaService:
                 conn.close()
                 if resp.status == 200:
                     self.status = json.loads(body)
+                    # With a wrong tile_dir the service starts happily and answers every
+                    # route with error 171; catch that here instead.
+                    if self.require_tiles and not self.status.get("tileset_last_modified"):
+                        raise ValhallaError(
+                            f"valhalla_service found no tiles (config {self.config_path}, "
+                            f"status {self.status}); check mjolnir.tile_dir"
+                        )
                     return
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 last_exc = exc

@@ -33,6 +33,9 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
 from routeplan.boundaries import Boundaries, from_bng, to_bng
 from routeplan.graph import Segments, concat_ranges
 
@@ -119,6 +122,24 @@ def _absorb_small(iv: list[list], tol: float) -> list[list]:  # type: ignore[typ
     return iv
 
 
+def _boundary_chunks(polys: npt.NDArray[np.object_], size: int = 16) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
+    """Every polygon ring as linestrings of at most ``size`` segments, with their polygon index."""
+    parts = shapely.get_parts(polys)
+    part_poly = np.repeat(np.arange(polys.shape[0]), shapely.get_num_geometries(polys))
+    rings, part_of_ring = shapely.get_rings(parts, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    ring_start = np.searchsorted(ring_of, np.arange(rings.shape[0]))
+    n_vert = np.diff(np.append(ring_start, coords.shape[0]))  # closed rings: last == first
+    n_chunks = np.maximum((n_vert - 2) // size + 1, 1)
+    chunk_ring = np.repeat(np.arange(rings.shape[0]), n_chunks)
+    k = np.arange(chunk_ring.shape[0]) - np.repeat(np.cumsum(n_chunks) - n_chunks, n_chunks)
+    c_start = ring_start[chunk_ring] + k * size
+    c_end = np.minimum(c_start + size, ring_start[chunk_ring] + n_vert[chunk_ring] - 1)  # inclusive
+    idx = concat_ranges(c_start, c_end + 1)
+    chunks = shapely.linestrings(coords[idx], indices=np.repeat(np.arange(chunk_ring.shape[0]), c_end - c_start + 1))
+    return chunks, part_poly[part_of_ring[chunk_ring]]
+
+
 def _cut_coords(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], cum: npt.NDArray[np.float64], d0: float, d1: float) -> npt.NDArray[np.float64]:
     """Coordinates of the part of a polyline between distances ``d0`` and ``d1``."""
     inner = np.flatnonzero((cum > d0) & (cum < d1))
@@ -135,41 +156,46 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     seg_of_coord = np.repeat(np.arange(n_seg), np.diff(ptr))
     lines = shapely.linestrings(np.column_stack([gx, gy]), indices=seg_of_coord)
     polys = bnd.geom_bng
-    rings = shapely.boundary(polys)
-    shapely.prepare(rings)
     tree = shapely.STRtree(polys)
-    li, pj = tree.query(lines, predicate="intersects")
-    n_cand = np.bincount(li, minlength=n_seg)
-    simple_cell = np.full(n_seg, -1, dtype=np.int64)
-    one = n_cand == 1
-    first = np.full(n_seg, -1, dtype=np.int64)
-    # first candidate of each line (query output is sorted by line index)
-    starts = np.searchsorted(li, np.arange(n_seg))
-    has = n_cand > 0
-    first[has] = pj[starts[has]]
-    inside = np.zeros(n_seg, dtype=bool)
-    idx1 = np.flatnonzero(one)
-    if idx1.size:
-        inside[idx1] = shapely.covered_by(lines[idx1], polys[first[idx1]])
-    simple_cell[inside] = first[inside]
-
-    # Lines wholly outside every polygon: rule 4 on the whole segment.
-    outside_all = np.flatnonzero(n_cand == 0)
-    out_cell = np.full(n_seg, -1, dtype=np.int64)
-    out_flag = np.full(n_seg, OUTSIDE, dtype=np.int8)
-    if outside_all.size:
-        mids = shapely.line_interpolate_point(lines[outside_all], 0.5, normalized=True)
-        qi, qj = tree.query_nearest(mids, max_distance=params.outside_snap_m, all_matches=False)
-        out_cell[outside_all[qi]] = qj
-        out_flag[outside_all[qi]] = OUTSIDE_SNAPPED
-
+    # Boundaries cut into short chunks: a road is tested against the few chunks near it, never
+    # against a whole constituency outline of thousands of vertices.
+    chunks, chunk_poly = _boundary_chunks(polys)
+    ctree = shapely.STRtree(chunks)
+    li, cj = ctree.query(lines, predicate="intersects")
+    crossing = np.zeros(n_seg, dtype=bool)
+    crossing[li] = True
     lengths = shapely.length(lines)
-    simple = inside | (n_cand == 0)
-    # Simple segments (one cell, or wholly outside): one piece each, keeping their geometry.
-    sidx = np.flatnonzero(simple)
-    s_cell = np.where(inside[sidx], simple_cell[sidx], out_cell[sidx])
-    s_flag = np.where(inside[sidx], INSIDE, out_flag[sidx]).astype(np.int8)
+
+    # Segments touching no boundary: cells propagate along connected roads, so one
+    # point-in-polygon test per connected group of such segments decides them all.
+    sidx = np.flatnonzero(~crossing)
+    n_nodes = seg.node_id.shape[0]
+    grp_mat = coo_matrix((np.ones(sidx.shape[0], dtype=np.int8), (seg.a[sidx], seg.b[sidx])), shape=(n_nodes, n_nodes))
+    _, comp = connected_components(grp_mat, directed=False)
+    seg_comp = comp[seg.a[sidx]]
+    uniq, first_seg = np.unique(seg_comp, return_index=True)
+    rep = sidx[first_seg]
+    rep_pts = shapely.points(gx[ptr[rep]], gy[ptr[rep]])
+    pi, pj = tree.query(rep_pts, predicate="intersects")
+    comp_cell = np.full(uniq.shape[0], -1, dtype=np.int64)
+    order = np.lexsort((-pj, pi))  # for each point, the lowest polygon index last
+    comp_cell[pi[order]] = pj[order]
+    s_cell = comp_cell[np.searchsorted(uniq, seg_comp)]
+    s_flag = np.where(s_cell >= 0, INSIDE, OUTSIDE).astype(np.int8)
+    out = np.flatnonzero(s_cell < 0)
+    if out.size:  # rule 4 for whole segments outside every polygon
+        mids = shapely.line_interpolate_point(lines[sidx[out]], 0.5, normalized=True)
+        qi, qj = tree.query_nearest(mids, max_distance=params.outside_snap_m, all_matches=False)
+        s_cell[out[qi]] = qj
+        s_flag[out[qi]] = OUTSIDE_SNAPPED
     s_geom = concat_ranges(ptr[:-1][sidx], ptr[1:][sidx])
+    # Chunks met by each crossing segment (query output is sorted by segment).
+    cstart = np.searchsorted(li, np.arange(n_seg + 1))
+    cidx = np.flatnonzero(crossing)
+    # Polygons holding each crossing segment's first vertex: candidates even if their outline is
+    # not met (an overlapping polygon, say).
+    fi, fp = tree.query(shapely.points(gx[ptr[cidx]], gy[ptr[cidx]]), predicate="intersects")
+    first_in_ptr = np.searchsorted(fi, np.arange(cidx.shape[0] + 1))
 
     node_count = seg.node_id.shape[0]
     P_a: list[int] = []
@@ -180,19 +206,19 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     P_len: list[float] = []
     P_geom: list[npt.NDArray[np.float64]] = []
     new_node_xy: list[tuple[float, float]] = []
-    cidx = np.flatnonzero(~simple)
     for i, s in enumerate(cidx.tolist()):
         if progress and i % 5000 == 0:
             progress(i, int(cidx.shape[0]))
         x = gx[ptr[s] : ptr[s + 1]]
         y = gy[ptr[s] : ptr[s + 1]]
-        cands = pj[starts[s] : starts[s] + n_cand[s]]
+        my_chunks = cj[cstart[s] : cstart[s + 1]]
+        cands = np.union1d(chunk_poly[my_chunks], fp[first_in_ptr[i] : first_in_ptr[i + 1]])
         cum = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
         total = float(cum[-1])
         subs = shapely.linestrings(np.column_stack([np.repeat(x, 2)[1:-1], np.repeat(y, 2)[1:-1]]), indices=np.repeat(np.arange(x.shape[0] - 1), 2))
         cuts: list[float] = []
-        for c in cands:
-            inter = shapely.intersection(subs, rings[c])
+        for c in my_chunks:
+            inter = shapely.intersection(subs, chunks[c])
             for k in np.flatnonzero(~shapely.is_empty(inter)):
                 pts = shapely.get_coordinates(inter[k])
                 cuts.extend((cum[k] + np.hypot(pts[:, 0] - x[k], pts[:, 1] - y[k])).tolist())

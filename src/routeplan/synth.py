@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -29,8 +30,13 @@ import osmium
 import shapely
 from osmium.osm import mutable
 from pyproj import Transformer
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+from scipy.spatial import cKDTree
 
+from routeplan import settings
 from routeplan.atomic import atomic_path, atomic_write
+from routeplan.boundaries import sha256_file
 from routeplan.errors import UsageError
 
 logger = logging.getLogger(__name__)
@@ -483,4 +489,537 @@ def generate_region(boundaries: geopandas.GeoDataFrame, spec: SynthSpec, out_pat
     report(total, total)
     logger.info("synthetic region %s: %d towns, %d nodes, %d ways in %.2fs", out.name,
                 len(codes), result.n_nodes, result.n_ways, time.perf_counter() - t0)
+    return result
+
+
+# -- national scale ------------------------------------------------------------------------------
+#
+# The same kind of obviously GENERATED network, but over many (up to all 632 GB) constituencies
+# around the REAL motorway skeleton (OS Open Roads motorways, OGL v3), built with numpy arrays so
+# that a 3-million-node file takes a few minutes and a few GB.  Differences from generate_region:
+# town grids scale with the constituency's area; the motorway is the real one (a single two-way
+# centreline, ``oneway=no``, rather than two carriageways); towns within JUNCTION_REACH_M of it get
+# a junction; no vehicle-filter special cases, so every road is usable by a coach.
+
+MOTORWAYS_FILE = "gb-motorways-os-openroads.fgb"
+MOTORWAY_ATTRIBUTION = "Contains OS data (c) Crown copyright and database right 2024 (OS Open Roads, OGL v3)"
+GB_PREFIXES = ("E", "W", "S")  # England, Wales, Scotland: Northern Ireland (N...) has no GB roads
+DEFAULT_CENTRE = "E14001438"  # Reading Central: the M4, A329(M) and A404(M) run close by
+MOTORWAY_SNAP_M = 20.0  # segment ends closer than this are one node
+MOTORWAY_NODE_STEP_M = 500.0  # at most this far between motorway nodes
+MOTORWAY_CLIP_BUFFER_M = 5000.0  # motorway kept within the region's bbox grown by this
+MOTORWAY_MIN_PART_M = 2000.0  # smaller disconnected motorway fragments are dropped
+JUNCTION_REACH_M = 6000.0  # a town whose centre is this close to the motorway gets a junction
+SLIP_M = 250.0  # length of a junction's motorway_link
+MAX_GRID_HALF_CELLS = 400  # a town grid is at most (2 * this + 1) nodes wide
+ARTERIAL_EVERY = 10  # every 10th grid line (besides the central cross) is an unclassified road
+
+_STREET_KINDS = (
+    {"highway": "tertiary", "name": "High Street"},  # 0: the central east-west line
+    {"highway": "tertiary", "name": "Station Road"},  # 1: the central north-south line
+    {"highway": "residential"},  # 2: "Street n"
+    {"highway": "unclassified"},  # 3: "Avenue n"
+)
+
+
+@dataclass(frozen=True)
+class NationalSize:
+    """A national preset.  Each constituency gets one town: a jittered street grid centred on the
+    polygon's representative point, of half-width ``town_scale * sqrt(area)`` clamped to
+    [min_half_m, max_half_m], clipped to the polygon."""
+
+    n_constituencies: int | None  # None: every GB constituency; else this many around the centre
+    grid_spacing_m: float
+    town_scale: float
+    min_half_m: float
+    max_half_m: float
+    nodes: tuple[int, int]  # the node count the preset is tuned to land in (tests, benchmarks)
+
+
+SIZES: dict[str, NationalSize] = {
+    "county": NationalSize(10, 105.0, 0.4, 600.0, 6000.0, (50_000, 100_000)),
+    "region": NationalSize(60, 105.0, 0.4, 600.0, 6000.0, (300_000, 600_000)),
+    "nation": NationalSize(None, 150.0, 0.25, 500.0, 4000.0, (800_000, 1_300_000)),
+    "gb": NationalSize(None, 130.0, 0.35, 600.0, 8000.0, (3_000_000, 4_000_000)),
+}
+
+
+@dataclass
+class _GridTown:
+    code: str
+    name: str
+    centre: tuple[float, float]
+    first: int  # node id of the first grid node; grid nodes are first..first+len(xy)-1
+    xy: np.ndarray  # (n, 2) metres
+    place: int = 0
+
+    def nearest(self, x: float, y: float) -> int:
+        return self.first + int(np.argmin(np.hypot(self.xy[:, 0] - x, self.xy[:, 1] - y)))
+
+
+class _FlatBuilder:
+    """Nodes as numpy chunks and ways as (lengths, flat node ids, tags-of-k) chunks: ids are
+    handed out in creation order, like _Builder, but without a Python object per node."""
+
+    def __init__(self) -> None:
+        self._chunks: list[np.ndarray] = []
+        self._pending: list[tuple[float, float]] = []
+        self.n_nodes = 0
+        self.node_tags: dict[int, dict[str, str]] = {}
+        self.way_chunks: list[tuple[np.ndarray, np.ndarray, Callable[[int], dict[str, str]]]] = []
+        self.n_ways = 0
+        self._refs = itertools.count(4001)
+
+    def a_ref(self) -> str:
+        return f"A{next(self._refs)}"
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._chunks.append(np.array(self._pending, dtype=np.float64))
+            self._pending = []
+
+    def nodes(self, xy: np.ndarray) -> np.ndarray:
+        """Add many nodes at once; their ids, in order."""
+        self._flush()
+        self._chunks.append(np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2))
+        first = self.n_nodes + 1
+        self.n_nodes += len(self._chunks[-1])
+        return np.arange(first, self.n_nodes + 1, dtype=np.int64)
+
+    def node(self, x: float, y: float, tags: dict[str, str] | None = None) -> int:
+        self._pending.append((float(x), float(y)))
+        self.n_nodes += 1
+        if tags:
+            self.node_tags[self.n_nodes] = {**tags, **SOURCE_TAGS}
+        return self.n_nodes
+
+    def tag(self, nid: int, tags: dict[str, str]) -> None:
+        self.node_tags[nid] = {**self.node_tags.get(nid, {}), **tags, **SOURCE_TAGS}
+
+    def way(self, refs: list[int], tags: dict[str, str]) -> None:
+        full = {**tags, **SOURCE_TAGS}
+        self.way_chunks.append((np.array([len(refs)]), np.asarray(refs, dtype=np.int64),
+                                lambda _k: full))
+        self.n_ways += 1
+
+    def ways(self, lengths: np.ndarray, flat: np.ndarray,
+             tags_of: Callable[[int], dict[str, str]]) -> None:
+        if len(lengths):
+            self.way_chunks.append((lengths, flat, tags_of))
+            self.n_ways += len(lengths)
+
+    def road(self, a: int, pa: tuple[float, float] | np.ndarray, b: int,
+             pb: tuple[float, float] | np.ndarray, rng: np.random.Generator) -> list[int]:
+        return [a, *(self.node(*p) for p in _bow_points(pa, pb, rng)), b]
+
+    def xy(self) -> np.ndarray:
+        self._flush()
+        out = np.concatenate(self._chunks) if self._chunks else np.zeros((0, 2))
+        self._chunks = [out]
+        return out
+
+    def iter_ways(self) -> Iterator[tuple[list[int], dict[str, str]]]:
+        for lengths, flat, tags_of in self.way_chunks:
+            ends = np.cumsum(lengths).tolist()
+            refs = flat.tolist()
+            start = 0
+            for k, end in enumerate(ends):
+                yield refs[start:end], tags_of(k)
+                start = end
+
+
+def _town_rng(seed: int, code: str) -> np.random.Generator:
+    """Each town's own stream: a town looks the same whichever region it is generated in."""
+    return np.random.default_rng([seed, zlib.crc32(code.encode())])
+
+
+def _grid_arrays(poly: shapely.Geometry, spacing: float, half: float, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                            tuple[float, float]]:
+    """A jittered grid of half-width `half` inside `poly`, the component holding the centre.
+
+    Returns node xy (n, 2) in row-major (j, i) order, node (i, j) (n, 2), edges a, z (local
+    indexes, a < z), whether each edge runs east-west, and the centre."""
+    rp = poly.representative_point()
+    cx, cy = rp.x, rp.y
+    shapely.prepare(poly)
+    for _ in range(8):
+        k = max(1, min(math.ceil(half / spacing), MAX_GRID_HALF_CELLS))
+        side = 2 * k + 1
+        jj, ii = np.divmod(np.arange(side * side), side)
+        ii, jj = ii - k, jj - k
+        centre = k * side + k
+        jit = rng.uniform(-JITTER, JITTER, size=(side * side, 2)) * spacing
+        jit[centre] = 0.0
+        xs, ys = cx + ii * spacing + jit[:, 0], cy + jj * spacing + jit[:, 1]
+        inside = shapely.contains_xy(poly, xs, ys)
+        inside[centre] = True
+        cand_h = np.flatnonzero((ii < k) & inside)
+        cand_h = cand_h[inside[cand_h + 1]]
+        cand_v = np.flatnonzero((jj < k) & inside)
+        cand_v = cand_v[inside[cand_v + side]]
+        a = np.concatenate([cand_h, cand_v])
+        z = np.concatenate([cand_h + 1, cand_v + side])
+        east = np.concatenate([np.ones(len(cand_h), bool), np.zeros(len(cand_v), bool)])
+        ok = shapely.contains_xy(poly, (xs[a] + xs[z]) / 2, (ys[a] + ys[z]) / 2)
+        a, z, east = a[ok], z[ok], east[ok]
+        graph = coo_matrix((np.ones(len(a)), (a, z)), shape=(side * side, side * side))
+        _, label = connected_components(graph, directed=False)
+        keep = label == label[centre]
+        if keep.sum() >= MIN_TOWN_NODES:
+            break
+        spacing /= 2
+    else:
+        logger.warning("polygon too small or thin: a town of only %d nodes", int(keep.sum()))
+    local = np.cumsum(keep) - 1
+    e_keep = keep[a]
+    a, z, east = local[a[e_keep]], local[z[e_keep]], east[e_keep]
+    xy = np.column_stack([xs[keep], ys[keep]])
+    ij = np.column_stack([ii[keep], jj[keep]])
+    return xy, ij, a, z, east, (cx, cy)
+
+
+def _thin_arrays(n: int, a: np.ndarray, z: np.ndarray, on_cross: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Which edges to keep: a random spanning tree, the central cross, and (1 - DROP_P) of the
+    rest, so the grid stays connected."""
+    u = rng.random(len(a))
+    if len(a) == 0:
+        return np.zeros(0, bool)
+    tree = minimum_spanning_tree(coo_matrix((2.0 - u, (a, z)), shape=(n, n))).tocoo()
+    lo, hi = np.minimum(tree.row, tree.col), np.maximum(tree.row, tree.col)
+    in_tree = np.isin(a * n + z, lo.astype(np.int64) * n + hi)
+    return in_tree | on_cross | (u >= DROP_P)
+
+
+def _runs(a: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chain edges (already in street order) into ways: lengths, flat local node indexes, and
+    the index of each way's first edge."""
+    if len(a) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    brk = np.ones(len(a), bool)
+    brk[1:] = a[1:] != z[:-1]
+    starts = np.flatnonzero(brk)
+    ends = np.append(starts[1:], len(a)) - 1
+    flat = np.insert(a, ends + 1, z[ends])
+    return ends - starts + 2, flat, starts
+
+
+def _grid_town(b: _FlatBuilder, code: str, name: str, poly: shapely.Geometry, size: NationalSize,
+               seed: int) -> _GridTown:
+    rng = _town_rng(seed, code)
+    half = float(np.clip(size.town_scale * math.sqrt(poly.area), size.min_half_m, size.max_half_m))
+    xy, ij, a, z, east, centre = _grid_arrays(poly, size.grid_spacing_m, half, rng)
+    on_cross = np.where(east, ij[a, 1] == 0, ij[a, 0] == 0)
+    keep = _thin_arrays(len(xy), a, z, on_cross, rng)
+    ids = b.nodes(xy)
+    town = _GridTown(code, name, centre, int(ids[0]), xy)
+    town.place = b.node(*centre, {"place": "town", "name": f"{name} Town"})
+    step = min(size.grid_spacing_m, 250.0) * 0.3
+    b.node(centre[0] + step, centre[1] + step, {"amenity": "townhall", "name": f"{name} Town Hall"})
+    streets = 0
+    for axis in (0, 1):  # 0: east-west streets (fixed j), 1: north-south (fixed i)
+        sel = np.flatnonzero(keep & (east if axis == 0 else ~east))
+        fixed, along = ij[a[sel], 1 - axis], ij[a[sel], axis]
+        sel = sel[np.lexsort((along, fixed))]
+        lengths, flat, first = _runs(a[sel], z[sel])
+        line = ij[a[sel[first]], 1 - axis]
+        kinds = np.where(line == 0, axis, np.where(line % ARTERIAL_EVERY == 0, 3, 2))
+        _, number = np.unique(line, return_inverse=True)
+        number = number + 1 + streets
+        streets = int(number.max()) if len(number) else streets
+        b.ways(lengths, flat + town.first, _street_tags(kinds, number))
+    return town
+
+
+def _street_tags(kinds: np.ndarray, numbers: np.ndarray) -> Callable[[int], dict[str, str]]:
+    kl, nl = kinds.tolist(), numbers.tolist()
+
+    def tags_of(k: int) -> dict[str, str]:
+        kind = kl[k]
+        if kind <= 1:
+            return {**_STREET_KINDS[kind], **SOURCE_TAGS}
+        label = "Street" if kind == 2 else "Avenue"
+        return {**_STREET_KINDS[kind], "name": f"{label} {nl[k]}", **SOURCE_TAGS}
+
+    return tags_of
+
+
+@dataclass
+class _Motorway:
+    xy: np.ndarray  # (m, 2) metres
+    ways: list[tuple[np.ndarray, str]]  # local node indexes, ref
+    component: np.ndarray  # per node
+    dropped: int  # fragments dropped (< MOTORWAY_MIN_PART_M)
+
+
+def _motorway_skeleton(path: Path, box: BBox) -> _Motorway:
+    """The real motorways within `box` (EPSG:27700), as nodes shared at segment ends (snapped
+    within MOTORWAY_SNAP_M, also onto the middle of another segment) every MOTORWAY_NODE_STEP_M."""
+    gdf = geopandas.read_file(path)
+    if "road_classification_number" not in gdf.columns:
+        raise UsageError(f"{path} has no road_classification_number column")
+    gdf = gdf.to_crs(27700)
+    geoms = shapely.clip_by_rect(gdf.geometry.to_numpy(), *box)
+    refs_in = gdf["road_classification_number"].fillna("").astype(str).to_numpy()
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    ok = (shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 0)
+    parts, refs = parts[ok], refs_in[part_of[ok]]
+    empty = _Motorway(np.zeros((0, 2)), [], np.zeros(0, np.int64), 0)
+    if len(parts) == 0:
+        return empty
+    n = len(parts)
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(parts, 0)),
+                      shapely.get_coordinates(shapely.get_point(parts, -1))])  # starts then ends
+    pairs = cKDTree(ends).query_pairs(MOTORWAY_SNAP_M, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])) if len(pairs) else
+                       (np.zeros(0), (np.zeros(0, int), np.zeros(0, int))), shape=(2 * n, 2 * n))
+    n_cl, cluster = connected_components(graph, directed=False)
+    # T-junctions: a lone segment end near the middle of another segment joins it there
+    lone = np.flatnonzero(np.bincount(cluster, minlength=n_cl)[cluster] == 1)
+    inserts: dict[int, list[tuple[float, int]]] = {}
+    if len(lone):
+        hit_l, hit_r = shapely.STRtree(parts).query(shapely.points(ends[lone]), predicate="dwithin",
+                                                    distance=MOTORWAY_SNAP_M)
+        other = hit_r != lone[hit_l] % n
+        hit_l, hit_r = hit_l[other], hit_r[other]
+        dist = shapely.distance(shapely.points(ends[lone[hit_l]]), parts[hit_r])
+        taken: set[int] = set()
+        for li, pi, _ in sorted(zip(hit_l.tolist(), hit_r.tolist(), dist.tolist(), strict=True),
+                                key=lambda t: (t[0], t[2], t[1])):
+            e = int(lone[li])
+            if e in taken:
+                continue  # joined to a nearer segment already
+            taken.add(e)
+            along = float(shapely.line_locate_point(parts[pi], shapely.Point(ends[e])))
+            inserts.setdefault(pi, []).append((along, int(cluster[e])))
+    # cluster position: its lowest-index member's (deterministic); nodes: clusters first
+    first_member = np.full(n_cl, 2 * n)
+    np.minimum.at(first_member, cluster, np.arange(2 * n))
+    pts: list[np.ndarray] = [ends[first_member]]
+    count = n_cl
+    dense = shapely.segmentize(parts, MOTORWAY_NODE_STEP_M)
+    ways: list[tuple[np.ndarray, str]] = []
+    for p in range(n):
+        coords = shapely.get_coordinates(dense[p])
+        inner = coords[1:-1]
+        ids = np.arange(count, count + len(inner))
+        pts.append(inner)
+        count += len(inner)
+        seq = np.concatenate([[cluster[p]], ids, [cluster[n + p]]])
+        if p in inserts:
+            seg = np.hypot(*np.diff(coords, axis=0).T)
+            cum = np.concatenate([[0.0], np.cumsum(seg)])
+            extra = sorted(inserts[p])
+            at = np.searchsorted(cum, [d for d, _ in extra], side="right")
+            at = np.clip(at, 1, len(seq) - 1)
+            seq = np.insert(seq, at, [c for _, c in extra])
+        seq = seq[np.concatenate([[True], seq[1:] != seq[:-1]])]
+        if len(seq) >= 2:
+            ways.append((seq, str(refs[p])))
+    xy = np.concatenate(pts)
+    # drop small disconnected fragments (clipping at the region's edge makes some)
+    a = np.concatenate([w[:-1] for w, _ in ways])
+    z = np.concatenate([w[1:] for w, _ in ways])
+    _, comp = connected_components(coo_matrix((np.ones(len(a)), (a, z)), shape=(count, count)),
+                                   directed=False)
+    seg_len = np.hypot(*(xy[a] - xy[z]).T)
+    comp_len = np.bincount(comp[a], weights=seg_len, minlength=comp.max() + 1)
+    big = comp_len >= MOTORWAY_MIN_PART_M
+    kept = [(w, r) for w, r in ways if big[comp[w[0]]]]
+    used = np.zeros(count, bool)
+    for w, _ in kept:
+        used[w] = True
+    if not kept:
+        return _Motorway(empty.xy, [], empty.component, int((comp_len > 0).sum()))
+    new = np.cumsum(used) - 1
+    dropped = int(((comp_len > 0) & ~big).sum())
+    return _Motorway(xy[used], [(new[w], r) for w, r in kept], comp[used], dropped)
+
+
+def _gb_boundaries(boundaries: object) -> geopandas.GeoDataFrame:
+    """A GeoDataFrame (code, name, geometry) of the Great Britain constituencies, from a
+    GeoDataFrame or a :class:`routeplan.boundaries.Boundaries`."""
+    if isinstance(boundaries, geopandas.GeoDataFrame):
+        gdf = boundaries
+    elif hasattr(boundaries, "codes") and hasattr(boundaries, "geom"):
+        gdf = geopandas.GeoDataFrame({"code": list(boundaries.codes),
+                                      "name": list(boundaries.names)},
+                                     geometry=list(boundaries.geom), crs=4326)
+    else:
+        raise UsageError("boundaries must be a GeoDataFrame or a routeplan Boundaries")
+    gb = gdf[gdf["code"].astype(str).str.startswith(GB_PREFIXES)]
+    if gb.empty:
+        raise UsageError("no Great Britain (E/W/S) constituencies in the boundaries")
+    return gb.drop_duplicates("code")
+
+
+def _motorways_file(motorways_path: str | Path | None) -> Path:
+    if motorways_path is None:
+        path = settings.data_dir() / "roads" / MOTORWAYS_FILE
+    else:
+        path = Path(motorways_path)
+    if not path.is_file():
+        raise UsageError(f"motorway skeleton not found: {path} (pass motorways_path or set "
+                         "ROUTEPLAN_DATA to the shared data folder)")
+    return path
+
+
+def _connect_towns(b: _FlatBuilder, towns: list[_GridTown], geoms: list[shapely.Geometry],
+                   rng: np.random.Generator) -> tuple[int, int]:
+    """A-roads between towns of touching constituencies, then the shortest links (centre to
+    centre) that join whatever is left unconnected (islands): returns (a-roads, crossings)."""
+    pairs = _touching_pairs(geoms)
+    for i, j in pairs:
+        ti, tj = towns[i], towns[j]
+        a, z = ti.nearest(*tj.centre), tj.nearest(*ti.centre)
+        b.way(b.road(a, ti.xy[a - ti.first], z, tj.xy[z - tj.first], rng),
+              {"highway": "primary", "ref": b.a_ref()})
+    n = len(towns)
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j in pairs:
+        parent[find(i)] = find(j)
+    crossings = 0
+    if len({find(i) for i in range(n)}) > 1:
+        c = np.array([t.centre for t in towns])
+        d = np.hypot(c[:, None, 0] - c[None, :, 0], c[:, None, 1] - c[None, :, 1])
+        ii, jj = np.triu_indices(n, 1)
+        for k in np.lexsort((jj, ii, d[ii, jj])):
+            i, j = int(ii[k]), int(jj[k])
+            if find(i) == find(j):
+                continue
+            parent[find(i)] = find(j)
+            ti, tj = towns[i], towns[j]
+            a, z = ti.nearest(*tj.centre), tj.nearest(*ti.centre)
+            b.way(b.road(a, ti.xy[a - ti.first], z, tj.xy[z - tj.first], rng),
+                  {"highway": "primary", "ref": b.a_ref(), "bridge": "yes",
+                   "name": f"{ti.name} - {tj.name} Crossing"})
+            crossings += 1
+            logger.info("no touching neighbour: synthetic crossing %s - %s", ti.name, tj.name)
+    return len(pairs), crossings
+
+
+def _junctions(b: _FlatBuilder, mw: _Motorway, mw_ids: np.ndarray, towns: list[_GridTown],
+               rng: np.random.Generator) -> int:
+    """Join towns near the motorway (and at least one town per motorway part) to it: a two-way
+    motorway_link from a motorway node tagged motorway_junction, then a primary spur."""
+    if len(mw.xy) == 0 or not towns:
+        return 0
+    centres = np.array([t.centre for t in towns])
+    dist, nearest = cKDTree(mw.xy).query(centres)
+    chosen = [(int(m), ti) for ti, (d, m) in enumerate(zip(dist, nearest, strict=True))
+              if d <= JUNCTION_REACH_M]
+    served = {int(mw.component[m]) for m, _ in chosen}
+    ctree = cKDTree(centres)
+    for comp in sorted(set(mw.component.tolist()) - served):
+        members = np.flatnonzero(mw.component == comp)
+        d, ti = ctree.query(mw.xy[members])
+        best = int(np.lexsort((members, d))[0])
+        chosen.append((int(members[best]), int(ti[best])))
+    refs: dict[int, str] = {}
+    for m, ti in chosen:
+        town, m_xy = towns[ti], mw.xy[m]
+        jn = refs.setdefault(m, str(len(refs) + 1))
+        node = int(mw_ids[m])
+        b.tag(node, {"highway": "motorway_junction", "ref": jn, "name": f"{town.name} Junction"})
+        s_xy = m_xy + SLIP_M * _unit(np.array(town.centre) - m_xy)
+        mid = b.node(*((m_xy + s_xy) / 2))
+        s = b.node(*s_xy)
+        b.way([node, mid, s], {"highway": "motorway_link", "oneway": "no",
+                               "name": f"Junction {jn} Slip Road"})
+        g = town.nearest(*s_xy)
+        b.way(b.road(s, s_xy, g, town.xy[g - town.first], rng),
+              {"highway": "primary", "ref": b.a_ref(), "name": f"Junction {jn} Link Road"})
+    return len(chosen)
+
+
+def generate_national(boundaries: geopandas.GeoDataFrame | object, out_path: str | Path, *,
+                      size: str | NationalSize = "county", seed: int = 0,
+                      motorways_path: str | Path | None = None, centre_code: str = DEFAULT_CENTRE,
+                      progress: Callable[[int, int], None] | None = None) -> SynthResult:
+    """Generate a GENERATED national-scale network over real GB constituencies and the real
+    motorway skeleton, and write `out_path` (.osm.pbf) plus a JSON sidecar, both atomically.
+
+    `size` is a key of SIZES (county, region, nation, gb) or a NationalSize.  Presets with a
+    constituency count take that many around `centre_code` (see neighbours_around); the others
+    take every constituency in England, Wales and Scotland.  Same inputs give the same bytes.
+    """
+    t0 = time.perf_counter()
+    if isinstance(size, str):
+        if size not in SIZES:
+            raise UsageError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
+        preset, params = size, SIZES[size]
+    else:
+        preset, params = "custom", size
+    if params.grid_spacing_m <= 0 or params.town_scale <= 0 or not (
+            0 < params.min_half_m <= params.max_half_m):
+        raise UsageError("grid_spacing_m, town_scale and min/max_half_m must be positive")
+    mw_path = _motorways_file(motorways_path)
+    gb = _gb_boundaries(boundaries)
+    if params.n_constituencies is None:
+        codes = tuple(sorted(str(c) for c in gb["code"]))
+    else:
+        if centre_code not in set(gb["code"]):
+            raise UsageError(f"unknown (or non-GB) constituency code {centre_code!r}")
+        codes = neighbours_around(gb, centre_code, min(params.n_constituencies, len(gb)))
+    sub = _projected(gb.set_index("code").loc[list(codes)])
+    geoms = list(sub.geometry.to_numpy())
+    names = [str(n) for n in sub["name"]]
+    total = len(codes) + 5
+    report = progress or (lambda done, tot: None)
+    b = _FlatBuilder()
+    towns = []
+    for k, (code, name, poly) in enumerate(zip(codes, names, geoms, strict=True)):
+        towns.append(_grid_town(b, code, name, poly, params, seed))
+        report(k + 1, total)
+    grid_nodes = b.n_nodes
+    rng = np.random.default_rng([seed, 1])
+    n_aroads, n_crossings = _connect_towns(b, towns, geoms, rng)
+    report(len(codes) + 1, total)
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    box = (x0 - MOTORWAY_CLIP_BUFFER_M, y0 - MOTORWAY_CLIP_BUFFER_M,
+           x1 + MOTORWAY_CLIP_BUFFER_M, y1 + MOTORWAY_CLIP_BUFFER_M)
+    mw = _motorway_skeleton(mw_path, box)
+    mw_ids = b.nodes(mw.xy)
+    for seq, ref in mw.ways:
+        tags = {"highway": "motorway", "oneway": "no", "maxspeed": "70 mph"}
+        b.way((mw_ids[seq]).tolist(), {**tags, "ref": ref} if ref else tags)
+    n_junctions = _junctions(b, mw, mw_ids, towns, rng)
+    report(len(codes) + 2, total)
+    out = Path(out_path)
+    xy = b.xy()
+    bbox, lon, lat = _write_pbf(xy, b.node_tags, b.iter_ways(), out,
+                                progress=lambda: report(len(codes) + 3, total))
+    del xy
+    town_pos = {f"{t.name} Town": (float(lat[t.place - 1]), float(lon[t.place - 1]))
+                for t in towns}
+    del lon, lat
+    report(len(codes) + 4, total)
+    result = SynthResult(out, b.n_nodes, b.n_ways, codes, bbox, town_pos)
+    spec = {"size": preset, **asdict(params), "seed": seed,
+            "centre_code": centre_code if params.n_constituencies is not None else None,
+            "motorways": mw_path.name, "motorways_sha256": sha256_file(mw_path)}
+    stats = {"grid_nodes": grid_nodes, "a_roads": n_aroads, "crossings": n_crossings,
+             "motorway_nodes": len(mw.xy), "motorway_ways": len(mw.ways),
+             "motorway_refs": sorted({r for _, r in mw.ways if r}),
+             "motorway_fragments_dropped": mw.dropped, "junctions": n_junctions}
+    sidecar = {"generated": True, "note": NOTE, "generator": GENERATOR, "spec": spec,
+               "motorway_attribution": MOTORWAY_ATTRIBUTION, "stats": stats,
+               "pbf": out.name, "sha256": sha256_file(out), "n_nodes": result.n_nodes,
+               "n_ways": result.n_ways, "codes": list(codes), "bbox": list(bbox),
+               "towns": {k: list(v) for k, v in town_pos.items()}}
+    with atomic_write(Path(f"{out}.json")) as fh:
+        json.dump(sidecar, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    report(total, total)
+    logger.info("synthetic %s network %s: %d towns, %d nodes, %d ways, %d junctions in %.1fs",
+                preset, out.name, len(codes), result.n_nodes, result.n_ways, n_junctions,
+                time.perf_counter() - t0)
     return result
