@@ -51,7 +51,7 @@ BOUND_SEEDS = range(20_000, 20_000 + N_BOUNDS)
 
 @dataclass(frozen=True)
 class Solved:
-    """A case with its brute-force routes and the kernel's answer (edges mapped to input ids)."""
+    """A case, all its simple routes by brute force, and its CSR form (``order`` maps back)."""
 
     case: Case
     routes: list[tuple[int, float, tuple[int, ...]]]

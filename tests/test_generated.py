@@ -1,0 +1,76 @@
+"""The whole pipeline on GENERATED networks (real .osm.pbf over real constituency polygons):
+more constituencies and motorway than the real extracts have.  The fast kernel must equal the
+reference kernel on every pair, and the reference must equal the independent MILP on some."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+from datapaths import DATA
+from routeplan import synth
+from routeplan.kernels.dijkstra import shortest_path
+from routeplan.kernels.fastlabels import pareto_front_fast
+from routeplan.kernels.labels import pareto_front, route_cost
+from routeplan.network import build_network
+from routeplan.policy import ExpensePolicy
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory, b2024):
+    gdf = gpd.read_file(DATA / "boundaries" / "wpc-2024.gpkg")
+    codes = synth.neighbours_around(gdf, "W07000105", 12)  # Newport West and Islwyn + 11
+    out = tmp_path_factory.mktemp("gen") / "region.osm.pbf"
+    synth.generate_region(gdf, synth.SynthSpec(codes=codes, seed=3), out)
+    net = build_network(out, b2024, cache_dir=tmp_path_factory.mktemp("gencache"))
+    assert net.meta["generated"] is True
+    return net
+
+
+@pytest.mark.parametrize("exempt", [("motorway", "motorway_link"), ("motorway", "motorway_link", "primary"), ()])
+def test_fast_equals_reference_on_generated(generated, exempt):
+    net = generated
+    pol = ExpensePolicy(exempt_classes=frozenset(exempt))
+    c = net.compile(pol)
+    cg = net.cell_graph(frozenset(exempt))
+    rng = np.random.default_rng(11)
+    n_pairs = 0
+    charged_routes = 0
+    while n_pairs < 60:
+        s, t = (int(v) for v in rng.integers(0, net.n_nodes, 2))
+        fp = shortest_path(c.indptr, c.heads, c.time_s, s, t)
+        if fp is None:
+            continue
+        ub = route_cost(fp[1], c.label, c.label_charge)[0]
+        ref = pareto_front(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t)
+        fast = pareto_front_fast(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t,
+                                 cell_graph=cg, ub_cost=ub, xy=net.node_xy, inv_vmax=net.inv_vmax)
+        assert [r.cost for r in fast] == [r.cost for r in ref]
+        assert [r.time_s for r in fast] == pytest.approx([r.time_s for r in ref], rel=1e-9)
+        charged_routes += ref[0].cost > 0
+        n_pairs += 1
+    assert charged_routes > 10  # the cases are not all trivial
+
+
+def test_motorway_saves_money_on_generated(generated):
+    """Somewhere in the generated region the exempt motorway must make the cheapest route cheaper
+    than the fastest one, and never dearer."""
+    from routeplan.locate import Stop
+    from routeplan.routing import plan_leg
+
+    net = generated
+    rng = np.random.default_rng(5)
+    savings = 0
+    for _ in range(40):
+        s, t = (int(v) for v in rng.integers(0, net.n_nodes, 2))
+        mk = lambda n: Stop(f"node {n}", float(net.pieces.node_lat[n]), float(net.pieces.node_lon[n]), n, 0.0, "node", -1, "outside")  # noqa: E731
+        try:
+            leg = plan_leg(net, mk(s), mk(t))
+        except Exception:  # noqa: BLE001 - unreachable pairs
+            continue
+        assert leg.cheapest.cost_pence <= leg.fastest.cost_pence
+        savings += leg.saving_pence > 0
+    assert savings > 0
