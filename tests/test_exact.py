@@ -36,6 +36,7 @@ from oracles import (
 from randgraphs import Case, big_grid_case, make_case
 
 from routeplan.kernels import csr_from_edges
+from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import LabelRoute, cheapest, pareto_front
 from routeplan.kernels.milp import milp_cheapest, milp_min_cost_within, milp_pareto_front
 
@@ -489,14 +490,9 @@ def test_bounds_match_brute_force(seed: int) -> None:
         assert [(r.cost, r.time_s) for r in first] == [(r.cost, r.time_s) for r in got[:1]]
 
 
-# --------------------------------------------------------------------------- known kernel bugs
+# --------------------------------------------------------------------------- edge cases once mishandled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="labels.py: max_time prunes nt + h[v] > max_time exactly; "
-    "h is summed backwards, so a route whose time equals max_time can be cut",
-)
 def test_max_time_equal_to_route_time_keeps_route() -> None:
     # One free path 0 -> 1 -> 2 -> 3 with times 0.1, 0.1, 1.0; the kernel reports 1.2 s.
     tails, heads = np.array([0, 1, 2]), np.array([1, 2, 3])
@@ -508,7 +504,6 @@ def test_max_time_equal_to_route_time_keeps_route() -> None:
     assert pareto_front(indptr, hd, t, lab, ch, 0, 3, max_time=route.time_s) == [route]
 
 
-@pytest.mark.xfail(strict=True, reason="labels.py: max_cost < 0 still returns free routes")
 def test_negative_max_cost_returns_nothing() -> None:
     s = solve(_reentry_case())
     # All routes here cost > 0 but the same holds for a free route: cost 0 > -1.
@@ -517,9 +512,6 @@ def test_negative_max_cost_returns_nothing() -> None:
     assert pareto_front(*s.csr, free, c.source, c.target, max_cost=-1) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="labels.py: empty label_charge raises IndexError", raises=IndexError
-)
 def test_all_exempt_graph_without_labels() -> None:
     tails, heads = np.array([0, 1]), np.array([1, 2])
     indptr, hd, order = csr_from_edges(3, tails, heads)
@@ -530,7 +522,7 @@ def test_all_exempt_graph_without_labels() -> None:
 
 
 def test_milp_handles_exempt_only_graph_and_no_route() -> None:
-    """The oracle itself copes with what the kernel trips on (see the xfail above)."""
+    """The oracle copes with an exempt-only graph and no route, like the kernels."""
     tails, heads = np.array([0, 1]), np.array([1, 2])
     t, lab, none = np.array([1.0, 2.0]), np.full(2, -1, dtype=np.int32), np.zeros(0, dtype=np.int64)
     m = milp_cheapest(3, tails, heads, t, lab, none, 0, 2)
@@ -538,3 +530,47 @@ def test_milp_handles_exempt_only_graph_and_no_route() -> None:
     assert milp_cheapest(3, tails, heads, t, lab, none, 2, 0) is None
     assert milp_min_cost_within(3, tails, heads, t, lab, none, 0, 2, 2.9) is None
     assert brute_force_front(3, tails, heads, t, lab, none, 0, 2) == [(0, 3.0)]
+
+
+# --------------------------------------------------------------------------- fast kernel
+# The numba kernel (cell-graph charge bound) must give exactly the brute-force front too,
+# with and without limits, on the same generated cases.
+
+
+@pytest.mark.parametrize("seed", FRONT_SEEDS)
+def test_fast_kernel_matches_brute_force(seed: int) -> None:
+    s = solved(seed)
+    c = s.case
+    front = pareto_front_fast(*s.csr, c.label_charge, c.source, c.target)
+    assert_same_front([(r.cost, r.time_s) for r in front], front_of(s.points))
+    assert_routes_valid(s, front)
+    first = pareto_front_fast(*s.csr, c.label_charge, c.source, c.target, first_only=True)
+    assert [(r.cost, r.time_s) for r in first] == [(r.cost, r.time_s) for r in front[:1]]
+
+
+@pytest.mark.parametrize("seed", BOUND_SEEDS)
+def test_fast_kernel_bounds_match_brute_force(seed: int) -> None:
+    s = solve(make_case(seed))
+    c = s.case
+    front = front_of(s.points)
+    if not front:
+        assert pareto_front_fast(*s.csr, c.label_charge, c.source, c.target, max_cost=10**9, max_time=1e9) == []
+        return
+    exact = bool(np.all(c.time_s * 2 == np.round(c.time_s * 2)))
+    for kw in _bounds(front, exact):
+        got = pareto_front_fast(*s.csr, c.label_charge, c.source, c.target, **kw)  # type: ignore[arg-type]
+        mc, mt = kw.get("max_cost"), kw.get("max_time")
+        want = front_of(s.points, max_cost=None if mc is None else int(mc), max_time=mt)
+        assert_same_front([(r.cost, r.time_s) for r in got], want)
+        assert_routes_valid(s, got)
+
+
+def test_fast_kernel_known_edge_cases() -> None:
+    """The three edge cases that once tripped the reference kernel (see above)."""
+    indptr, hd, order = csr_from_edges(4, [0, 1, 2], [1, 2, 3])
+    t = np.array([0.1, 0.1, 1.0])[order]
+    lab = np.full(3, -1, np.int32)
+    (r,) = pareto_front_fast(indptr, hd, t, lab, np.array([100]), 0, 3)
+    assert [x.time_s for x in pareto_front_fast(indptr, hd, t, lab, np.array([100]), 0, 3, max_time=r.time_s)] == [r.time_s]
+    assert pareto_front_fast(indptr, hd, t, lab, np.array([100]), 0, 3, max_cost=-1) == []
+    assert len(pareto_front_fast(indptr, hd, t, lab, np.zeros(0, dtype=np.int64), 0, 3)) == 1

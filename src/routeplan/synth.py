@@ -817,6 +817,8 @@ def _motorway_skeleton(path: Path, box: BBox) -> _Motorway:
         seq = seq[np.concatenate([[True], seq[1:] != seq[:-1]])]
         if len(seq) >= 2:
             ways.append((seq, str(refs[p])))
+    if not ways:
+        return empty
     xy = np.concatenate(pts)
     # drop small disconnected fragments (clipping at the region's edge makes some)
     a = np.concatenate([w[:-1] for w, _ in ways])
@@ -961,6 +963,8 @@ def generate_national(boundaries: geopandas.GeoDataFrame | object, out_path: str
     if params.grid_spacing_m <= 0 or params.town_scale <= 0 or not (
             0 < params.min_half_m <= params.max_half_m):
         raise UsageError("grid_spacing_m, town_scale and min/max_half_m must be positive")
+    if seed < 0:
+        raise UsageError(f"seed must be >= 0, got {seed}")
     mw_path = _motorways_file(motorways_path)
     gb = _gb_boundaries(boundaries)
     if params.n_constituencies is None:

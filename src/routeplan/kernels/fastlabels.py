@@ -40,8 +40,9 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from routeplan.kernels.cells import INF_COST, CellGraph, cost_to_go, vertex_weights
-from routeplan.kernels.labels import LabelLimitError, LabelRoute
+from routeplan.kernels.cells import INF_COST, CellGraph, build_cell_graph, cost_to_go, vertex_weights
+from routeplan.kernels.dijkstra import shortest_path
+from routeplan.kernels.labels import LabelLimitError, LabelRoute, route_cost
 
 _EPS = 1e-9
 
@@ -82,6 +83,7 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
     tx, ty = x[target], y[target]
     nmask = np.zeros(n_words, np.uint64)
 
+    t_prune = max_time + _EPS * max(1.0, max_time) if max_time < np.inf else np.inf
     l_node[0] = source
     l_cost[0] = 0
     l_time[0] = 0.0
@@ -106,6 +108,8 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
         if t + hu >= best_t - _EPS * max(1.0, best_t):
             continue
         if u == target:
+            if t > max_time:
+                continue
             best_t = t
             res_labels.append(li)
             if first_only:
@@ -120,7 +124,7 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
             v = heads[k]
             nt = t + time_s[k]
             hv = np.hypot(x[v] - tx, y[v] - ty) * inv_vmax
-            if nt + hv > max_time or nt + hv >= best_t - _EPS * max(1.0, best_t):
+            if nt + hv > t_prune or nt + hv >= best_t - _EPS * max(1.0, best_t):
                 continue
             b = vbit[xv]
             for w in range(n_words):
@@ -233,11 +237,12 @@ def pareto_front_fast(
     source: int,
     target: int,
     *,
-    cell_graph: CellGraph,
-    ub_cost: int,
+    cell_graph: CellGraph | None = None,
+    ub_cost: int | None = None,
     xy: npt.NDArray[np.float64] | None = None,
     inv_vmax: float = 0.0,
     first_only: bool = False,
+    max_cost: int | None = None,
     max_time: float | None = None,
     label_limit: int = 50_000_000,
     stats: dict[str, float] | None = None,
@@ -247,17 +252,37 @@ def pareto_front_fast(
     Parameters
     ----------
     cell_graph
-        From :func:`routeplan.kernels.cells.build_cell_graph` on the same arrays.
+        From :func:`routeplan.kernels.cells.build_cell_graph` on the same arrays (built here
+        if omitted; pass it to reuse it across queries).
     ub_cost
-        Charge of a known route (the fastest): dearer labels are pruned.
+        Charge of a known route (the fastest): dearer labels are pruned.  Computed here by a
+        fastest-path search when omitted.
+    max_cost, max_time
+        Ignore routes dearer or slower than this.
     xy, inv_vmax
         Node coordinates in metres and 1 / top speed (s/m) for the time bound; omit for none.
     stats
         If given, receives ``labels`` (created) for benchmarks.
     """
     source, target = int(source), int(target)
+    if max_cost is not None and max_cost < 0:
+        return []
+    lab = np.asarray(label)
+    charge = np.asarray(label_charge, dtype=np.int64)
+    if ub_cost is None:
+        allowed = np.ones(lab.shape[0], dtype=np.bool_)
+        pos_lab = lab >= 0
+        allowed[pos_lab] = charge[lab[pos_lab]] != -1
+        fastest = shortest_path(indptr, heads, time_s, source, target, allowed, xy=xy, inv_vmax=inv_vmax)
+        if fastest is None:
+            return []
+        ub_cost = route_cost(fastest[1], lab, charge)[0]
+    if max_cost is not None:
+        ub_cost = min(ub_cost, max_cost)
     if source == target:
-        return [LabelRoute(0, 0.0, (), frozenset())]
+        return [LabelRoute(0, 0.0, (), frozenset())] if max_time is None or max_time >= 0 else []
+    if cell_graph is None:
+        cell_graph = build_cell_graph(indptr, heads, np.asarray(label, dtype=np.int32), charge.shape[0])
     n = indptr.shape[0] - 1
     vweight = vertex_weights(cell_graph, np.asarray(label_charge, dtype=np.int64))
     vbit = np.full(cell_graph.n_vertices, -1, dtype=np.int64)
@@ -281,8 +306,6 @@ def pareto_front_fast(
     if stats is not None:
         stats["labels"] = float(nl)
     out = []
-    lab = np.asarray(label)
-    charge = np.asarray(label_charge)
     for li in res:
         edges = []
         j = li

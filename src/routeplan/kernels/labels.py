@@ -105,10 +105,13 @@ def pareto_front(
         Sorted by cost ascending; times strictly decreasing.  Empty when no route exists.
     """
     source, target = int(source), int(target)
+    if max_cost is not None and max_cost < 0:
+        return []
     lab = np.asarray(label, dtype=np.int64)
     charge = np.asarray(label_charge, dtype=np.int64)
     # Edge charge class: forbidden edges are masked out of every search.
-    edge_charge = np.where(lab >= 0, charge[np.maximum(lab, 0)], 0)
+    edge_charge = np.zeros(lab.shape[0], dtype=np.int64)
+    edge_charge[lab >= 0] = charge[lab[lab >= 0]]
     allowed = edge_charge != FORBIDDEN
     h = distances_to(indptr, heads, time_s, target, allowed)
     if not np.isfinite(h[source]):
@@ -123,6 +126,9 @@ def pareto_front(
     if max_cost is not None:
         ub_cost = min(ub_cost, max_cost)
     t_limit = np.inf if max_time is None else float(max_time)
+    # Bounds are summed from the target backwards, routes forwards: allow a rounding step when
+    # pruning, and apply the exact limit only to complete routes.
+    t_prune = t_limit + _EPS * max(1.0, t_limit)
 
     # Bits for positive-charge labels, assigned on first sight (Python ints are bitsets).
     bit_of: dict[int, int] = {}
@@ -164,6 +170,8 @@ def pareto_front(
         if t + hh[u] >= best_t - _EPS * max(1.0, best_t):
             continue
         if u == target:
+            if t > t_limit:
+                continue
             best_t = t
             edges = []
             x = li
@@ -181,7 +189,7 @@ def pareto_front(
                 continue
             v = hd[k]
             nt = t + tt[k]
-            if nt + hh[v] > t_limit or nt + hh[v] >= best_t - _EPS * max(1.0, best_t):
+            if nt + hh[v] > t_prune or nt + hh[v] >= best_t - _EPS * max(1.0, best_t):
                 continue
             b = eb[k]
             if b >= 0 and not mask >> b & 1:
