@@ -6,6 +6,7 @@ Missing real data is a hard error, never a skip: CI must not pass on tests that 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if not (DATA / "boundaries" / "wpc-2024.gpkg").exists() or not NEWPORT.exists():
         raise pytest.UsageError(f"real test data not found in {DATA}; set ROUTEPLAN_DATA to the shared data folder")
     os.environ["ROUTEPLAN_DATA"] = str(DATA)
+    # Every cache the suite writes (boundaries, networks) goes to a fresh folder, never ~/.cache.
+    os.environ["ROUTEPLAN_CACHE"] = tempfile.mkdtemp(prefix="routeplan-test-cache-")
 
 
 @pytest.fixture(scope="session")
-def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cache")
-    os.environ["ROUTEPLAN_CACHE"] = str(path)
-    return path
+def cache_root() -> Path:
+    return Path(os.environ["ROUTEPLAN_CACHE"])
 
 
 @pytest.fixture(scope="session")

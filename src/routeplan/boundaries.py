@@ -136,25 +136,70 @@ def load_boundaries(
     code_field: str | None = None,
     name_field: str | None = None,
     verify: bool = True,
+    cache: bool = True,
 ) -> Boundaries:
     """Load a boundary set by name (``wpc-2010``, ``wpc-2024``) or from a file.
 
     GeoPackage, GeoJSON, TopoJSON and Shapefile are read through GDAL (pyogrio).  A file with no
     CRS is taken as WGS84 when its coordinates look like lon/lat; anything outside the UK after
-    reprojection is refused as a wrong CRS.
+    reprojection is refused as a wrong CRS.  The repaired, reprojected polygons are cached (keyed
+    on the file's sha256, the fields and this module's code), so later loads skip GDAL and pyproj.
 
     Raises
     ------
     DataError
         Missing or unreadable file, checksum mismatch for a known set, wrong CRS, no polygons.
     """
-    import geopandas as gpd
-
     path, entry = resolve(spec, data_dir)
     digest = sha256_file(path)
     if verify and "sha256" in entry and digest != entry["sha256"]:
         msg = f"boundary file {path} does not match the checksum of set {entry['name']} (got {digest[:12]}…, want {entry['sha256'][:12]}…)"
         raise DataError(msg)
+    key = hashlib.sha1(
+        "|".join([digest, entry["name"], str(code_field), str(name_field), hashlib.sha1(Path(__file__).read_bytes()).hexdigest()]).encode()
+    ).hexdigest()
+    entry_path = settings.cache_dir() / f"boundaries-{key}.npz"
+    if cache and entry_path.exists():
+        got = _load_cached(entry_path, entry, digest, path)
+        if got is not None:
+            return got
+    bnd = _read_file(path, entry, digest, code_field, name_field)
+    if cache:
+        _save_cached(entry_path, bnd)
+    return bnd
+
+
+def _save_cached(path: Path, bnd: Boundaries) -> None:
+    from routeplan.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # noqa: PTH123
+        np.savez(
+            fh,
+            codes=np.asarray(bnd.codes, dtype=str),
+            names=np.asarray(bnd.names, dtype=str),
+            wkb=np.asarray(shapely.to_wkb(bnd.geom), dtype=object).astype(bytes),
+            wkb_bng=np.asarray(shapely.to_wkb(bnd.geom_bng), dtype=object).astype(bytes),
+            fixed=np.asarray([bnd.fixed_invalid]),
+        )
+
+
+def _load_cached(path: Path, entry: dict[str, Any], digest: str, source: Path) -> Boundaries | None:
+    try:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # noqa: PTH123
+            geom = shapely.from_wkb(z["wkb"])
+            bng = shapely.from_wkb(z["wkb_bng"])
+            codes, names, fixed = tuple(z["codes"].tolist()), tuple(z["names"].tolist()), int(z["fixed"][0])
+    except Exception as exc:  # noqa: BLE001 - a damaged cache entry is rebuilt, never trusted
+        log.warning("ignoring damaged boundary cache %s: %s", path, exc)
+        return None
+    shapely.prepare(geom)
+    shapely.prepare(bng)
+    return Boundaries(entry["name"], codes, names, geom, bng, entry.get("attribution", ""), digest, str(source), fixed)
+
+
+def _read_file(path: Path, entry: dict[str, Any], digest: str, code_field: str | None, name_field: str | None) -> Boundaries:
+    import geopandas as gpd
+
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable input

@@ -317,7 +317,10 @@ def route(**o: Any) -> None:
         what = f"BEST at {format_money(policy.value_of_time_pence_per_hour)}/hour"
     _print_route(what, leg.cheapest, net)
     click.echo("")
-    _print_route("FASTEST", leg.fastest, net)
+    if leg.fastest.pieces == leg.cheapest.pieces:
+        click.echo("FASTEST: the same route")
+    else:
+        _print_route("FASTEST", leg.fastest, net)
     click.echo("")
     if leg.saving_pence > 0:
         click.echo(f"Saving: {format_money(leg.saving_pence)} for {_fmt_time(max(0.0, leg.extra_time_s))} extra")

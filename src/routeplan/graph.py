@@ -34,6 +34,7 @@ class Segments:
     node_id: npt.NDArray[np.int64]  # OSM node id (negative for nodes made by the overlay)
     node_lon: npt.NDArray[np.float64]
     node_lat: npt.NDArray[np.float64]
+    node_delay: npt.NDArray[np.float64]  # seconds to pass each node
     a: npt.NDArray[np.int64]
     b: npt.NDArray[np.int64]
     fwd: npt.NDArray[np.bool_]
@@ -56,7 +57,8 @@ def concat_ranges(starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) ->
 
 
 def split_ways(roads: OsmRoads) -> Segments:
-    """Cut every way at nodes shared with another way (or repeated in the same way).
+    """Cut every way at nodes shared with another way (or repeated in the same way) and at nodes
+    with a delay.
 
     Vectorised over all ways at once: national extracts have millions of ways.
     """
@@ -65,7 +67,8 @@ def split_ways(roads: OsmRoads) -> Segments:
     n_ways = roads.way_id.shape[0]
     use = np.bincount(wn, minlength=roads.node_id.shape[0])
     way_of_pos = np.repeat(np.arange(n_ways, dtype=np.int64), np.diff(ptr))
-    is_cut = use[wn] > 1
+    # Nodes with a delay (signals, stop lines) become graph nodes so the delay has a place.
+    is_cut = (use[wn] > 1) | (roads.node_delay[wn] > 0)
     is_cut[ptr[:-1]] = True
     is_cut[ptr[1:] - 1] = True
     cuts = np.flatnonzero(is_cut)
@@ -85,6 +88,7 @@ def split_ways(roads: OsmRoads) -> Segments:
         node_id=roads.node_id,
         node_lon=roads.node_lon,
         node_lat=roads.node_lat,
+        node_delay=roads.node_delay,
         a=a.astype(np.int64),
         b=b.astype(np.int64),
         fwd=roads.way_fwd[way],
@@ -138,6 +142,7 @@ def largest_scc(seg: Segments) -> Segments:
         node_id=seg.node_id[keep_node],
         node_lon=seg.node_lon[keep_node],
         node_lat=seg.node_lat[keep_node],
+        node_delay=seg.node_delay[keep_node],
         a=new_index[seg.a[keep]],
         b=new_index[seg.b[keep]],
         fwd=seg.fwd[keep],

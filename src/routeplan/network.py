@@ -37,8 +37,8 @@ from routeplan.vehicle import CLASS_NAMES, CoachProfile
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-_ARRAYS = ("node_id", "node_lon", "node_lat", "a", "b", "fwd", "bwd", "way", "cell", "flag", "length_m", "geom_ptr", "geom_lon", "geom_lat")
+FORMAT_VERSION = 2
+_ARRAYS = ("node_id", "node_lon", "node_lat", "node_delay", "a", "b", "fwd", "bwd", "way", "cell", "flag", "length_m", "geom_ptr", "geom_lon", "geom_lat")
 
 
 @dataclass
@@ -104,6 +104,11 @@ class Network:
 
         return cKDTree(self.node_xy)
 
+    def edge_time_s(self, p: int, forward: bool = True) -> float:
+        """Time to drive piece ``p`` in a direction, including the delay at the node it ends at."""
+        end = self.pieces.b[p] if forward else self.pieces.a[p]
+        return float(self.piece_time_s[p] + self.pieces.node_delay[end])
+
     def piece_coords(self, p: int, forward: bool = True) -> npt.NDArray[np.float64]:
         """(lat, lon) rows of a piece in driving order."""
         s, e = self.pieces.geom_ptr[p], self.pieces.geom_ptr[p + 1]
@@ -122,7 +127,8 @@ class Network:
         forward = np.concatenate([np.ones(fw.size, bool), np.zeros(bw.size, bool)])
         indptr, heads_s, order = csr_from_edges(self.n_nodes, tails, heads)
         piece = piece[order]
-        time_s = self.piece_time_s[piece]
+        # Driving a piece, then passing the node at its end (signals, stop lines).
+        time_s = self.piece_time_s[piece] + self.pieces.node_delay[heads_s]
         # Top speed over all edges, a hair higher so straight-line/vmax never exceeds a time.
         vmax = float(np.max(self.pieces.length_m[piece] / time_s)) * (1 + 1e-9) if piece.size else 1.0
         return {
@@ -198,9 +204,9 @@ class Network:
                 "oneway": bool(pc.fwd[p] != pc.bwd[p]),
             }
             if pc.fwd[p]:
-                G.add_edge(int(pc.a[p]), int(pc.b[p]), geometry=LineString(coords), reversed=False, **attrs)
+                G.add_edge(int(pc.a[p]), int(pc.b[p]), geometry=LineString(coords), reversed=False, **(attrs | {"travel_time": self.edge_time_s(p, True)}))
             if pc.bwd[p]:
-                G.add_edge(int(pc.b[p]), int(pc.a[p]), geometry=LineString(coords[::-1]), reversed=True, **attrs)
+                G.add_edge(int(pc.b[p]), int(pc.a[p]), geometry=LineString(coords[::-1]), reversed=True, **(attrs | {"travel_time": self.edge_time_s(p, False)}))
         return G
 
     # -- persistence -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from routeplan.errors import DataError
-from routeplan.vehicle import CLASS_CODES, CoachProfile, way_access, way_speed_kph
+from routeplan.vehicle import CLASS_CODES, CoachProfile, node_delay_s, way_access, way_speed_kph
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class OsmRoads:
     node_id: npt.NDArray[np.int64]
     node_lon: npt.NDArray[np.float64]
     node_lat: npt.NDArray[np.float64]
+    node_delay: npt.NDArray[np.float64]  # seconds to pass the node (signals, stop lines)
     way_id: npt.NDArray[np.int64]
     way_class: npt.NDArray[np.int8]
     way_kph: npt.NDArray[np.float64]
@@ -100,6 +101,7 @@ def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: P
     w_nodes: list[int] = []
     w_name: list[str] = []
     places: list[Place] = []
+    delay_of: dict[int, float] = {}
     skipped = 0
     seen = 0
     keys = ("highway", *PLACE_KEYS)
@@ -149,6 +151,9 @@ def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: P
                 w_name.append(f"{ref} {name}".strip() if ref and name else (ref or name or f"unnamed {tags['highway']}"))
             elif obj.is_node():
                 tags = {t.k: t.v for t in obj.tags}
+                d = node_delay_s(tags, profile)
+                if d > 0:
+                    delay_of[obj.id] = d
                 name = tags.get("name")
                 if name and any(k in tags for k in PLACE_KEYS):
                     kind = next(f"{k}={tags[k]}" for k in PLACE_KEYS if k in tags)
@@ -161,8 +166,14 @@ def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: P
         msg = f"no coach-usable roads in {path}"
         raise DataError(msg)
     log.info("read %s: %d coach ways (%d highway ways unusable), %d nodes, %d places", path.name, len(w_id), skipped, len(ids), len(places))
+    node_delay = np.zeros(len(ids), dtype=np.float64)
+    for osm_id, d in delay_of.items():
+        idx = node_index.get(osm_id)
+        if idx is not None:
+            node_delay[idx] = d
     return OsmRoads(
         node_id=np.asarray(ids, dtype=np.int64),
+        node_delay=node_delay,
         node_lon=np.asarray(lons, dtype=np.float64),
         node_lat=np.asarray(lats, dtype=np.float64),
         way_id=np.asarray(w_id, dtype=np.int64),

@@ -64,6 +64,7 @@ class Pieces:
     node_id: npt.NDArray[np.int64]
     node_lon: npt.NDArray[np.float64]
     node_lat: npt.NDArray[np.float64]
+    node_delay: npt.NDArray[np.float64]
     a: npt.NDArray[np.int64]
     b: npt.NDArray[np.int64]
     fwd: npt.NDArray[np.bool_]
@@ -280,6 +281,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
         node_id=np.concatenate([seg.node_id, -np.arange(1, len(new_node_xy) + 1, dtype=np.int64)]),
         node_lon=np.concatenate([seg.node_lon, np.asarray(new_lon, dtype=np.float64)]),
         node_lat=np.concatenate([seg.node_lat, np.asarray(new_lat, dtype=np.float64)]),
+        node_delay=np.concatenate([seg.node_delay, np.zeros(len(new_node_xy), dtype=np.float64)]),
         a=np.concatenate([seg.a[sidx], np.asarray(P_a, dtype=np.int64)]),
         b=np.concatenate([seg.b[sidx], np.asarray(P_b, dtype=np.int64)]),
         fwd=seg.fwd[P_seg_arr],

@@ -5,8 +5,10 @@ pipeline (PBF reading, vehicle filter, constituency labelling, charging, routing
 with many constituencies and a motorway, this module builds a deterministic, obviously
 GENERATED network: one street-grid town per constituency, A-roads between towns of touching
 constituencies, a dual-carriageway motorway with junctions, and a few special cases for the
-vehicle filter.  Geometry is built in EPSG:27700 metres and written as WGS84 lon/lat.
-Same spec and seed give byte-identical output.
+vehicle filter (:func:`generate_region`).  :func:`generate_national` scales the idea up to
+benchmark size (county, region, nation, gb presets in :data:`SIZES`, up to 3M+ nodes) around the
+REAL motorway skeleton (OS Open Roads).  Geometry is built in EPSG:27700 metres and written as
+WGS84 lon/lat.  Same spec and seed give byte-identical output.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from scipy.spatial import cKDTree
 
 from routeplan import settings
 from routeplan.atomic import atomic_path, atomic_write
-from routeplan.boundaries import sha256_file
+from routeplan.boundaries import Boundaries, sha256_file
 from routeplan.errors import UsageError
 
 logger = logging.getLogger(__name__)
@@ -502,7 +504,8 @@ def generate_region(boundaries: geopandas.GeoDataFrame, spec: SynthSpec, out_pat
 # a junction; no vehicle-filter special cases, so every road is usable by a coach.
 
 MOTORWAYS_FILE = "gb-motorways-os-openroads.fgb"
-MOTORWAY_ATTRIBUTION = "Contains OS data (c) Crown copyright and database right 2024 (OS Open Roads, OGL v3)"
+MOTORWAY_ATTRIBUTION = ("Motorways from OS Open Roads (OGL v3): contains OS data (c) Crown "
+                        "copyright and database right 2024")
 GB_PREFIXES = ("E", "W", "S")  # England, Wales, Scotland: Northern Ireland (N...) has no GB roads
 DEFAULT_CENTRE = "E14001438"  # Reading Central: the M4, A329(M) and A404(M) run close by
 MOTORWAY_SNAP_M = 20.0  # segment ends closer than this are one node
@@ -839,12 +842,12 @@ def _motorway_skeleton(path: Path, box: BBox) -> _Motorway:
     return _Motorway(xy[used], [(new[w], r) for w, r in kept], comp[used], dropped)
 
 
-def _gb_boundaries(boundaries: object) -> geopandas.GeoDataFrame:
+def _gb_boundaries(boundaries: geopandas.GeoDataFrame | Boundaries) -> geopandas.GeoDataFrame:
     """A GeoDataFrame (code, name, geometry) of the Great Britain constituencies, from a
     GeoDataFrame or a :class:`routeplan.boundaries.Boundaries`."""
     if isinstance(boundaries, geopandas.GeoDataFrame):
         gdf = boundaries
-    elif hasattr(boundaries, "codes") and hasattr(boundaries, "geom"):
+    elif isinstance(boundaries, Boundaries):
         gdf = geopandas.GeoDataFrame({"code": list(boundaries.codes),
                                       "name": list(boundaries.names)},
                                      geometry=list(boundaries.geom), crs=4326)
@@ -942,7 +945,7 @@ def _junctions(b: _FlatBuilder, mw: _Motorway, mw_ids: np.ndarray, towns: list[_
     return len(chosen)
 
 
-def generate_national(boundaries: geopandas.GeoDataFrame | object, out_path: str | Path, *,
+def generate_national(boundaries: geopandas.GeoDataFrame | Boundaries, out_path: str | Path, *,
                       size: str | NationalSize = "county", seed: int = 0,
                       motorways_path: str | Path | None = None, centre_code: str = DEFAULT_CENTRE,
                       progress: Callable[[int, int], None] | None = None) -> SynthResult:
@@ -983,7 +986,7 @@ def generate_national(boundaries: geopandas.GeoDataFrame | object, out_path: str
     for k, (code, name, poly) in enumerate(zip(codes, names, geoms, strict=True)):
         towns.append(_grid_town(b, code, name, poly, params, seed))
         report(k + 1, total)
-    grid_nodes = b.n_nodes
+    town_nodes = b.n_nodes
     rng = np.random.default_rng([seed, 1])
     n_aroads, n_crossings = _connect_towns(b, towns, geoms, rng)
     report(len(codes) + 1, total)
@@ -1010,7 +1013,7 @@ def generate_national(boundaries: geopandas.GeoDataFrame | object, out_path: str
     spec = {"size": preset, **asdict(params), "seed": seed,
             "centre_code": centre_code if params.n_constituencies is not None else None,
             "motorways": mw_path.name, "motorways_sha256": sha256_file(mw_path)}
-    stats = {"grid_nodes": grid_nodes, "a_roads": n_aroads, "crossings": n_crossings,
+    stats = {"town_nodes": town_nodes, "a_roads": n_aroads, "crossings": n_crossings,
              "motorway_nodes": len(mw.xy), "motorway_ways": len(mw.ways),
              "motorway_refs": sorted({r for _, r in mw.ways if r}),
              "motorway_fragments_dropped": mw.dropped, "junctions": n_junctions}

@@ -40,6 +40,16 @@ ROAD_CLASSES: dict[str, float] = {
 CLASS_CODES: dict[str, int] = {name: i for i, name in enumerate(ROAD_CLASSES)}
 CLASS_NAMES: tuple[str, ...] = tuple(ROAD_CLASSES)
 
+# Expected delay (s) for a coach passing a controlled node, by the node's OSM tag: what a planner
+# feels in town and what other routers model as intersection costs.  Profile data, overridable.
+NODE_DELAYS_S: dict[str, float] = {
+    "traffic_signals": 10.0,
+    "crossing=traffic_signals": 4.0,
+    "stop": 6.0,
+    "give_way": 3.0,
+    "mini_roundabout": 4.0,
+}
+
 # Implicit GB speed limits that maxspeed may name.
 _IMPLICIT_MAXSPEED = {
     "gb:nsl_single": 60 * MPH,
@@ -70,6 +80,7 @@ class CoachProfile:
     max_kph_single: float = 50 * MPH
     limiter_kph: float = 100.0
     road_classes: tuple[str, ...] = field(default=tuple(ROAD_CLASSES))
+    node_delays_s: tuple[tuple[str, float], ...] = field(default=tuple(NODE_DELAYS_S.items()))
 
     def __post_init__(self) -> None:
         for f in ("length_m", "width_m", "height_m", "weight_t"):
@@ -94,6 +105,8 @@ class CoachProfile:
         kw = dict(data)
         if "road_classes" in kw:
             kw["road_classes"] = tuple(kw["road_classes"])
+        if "node_delays_s" in kw:
+            kw["node_delays_s"] = tuple((str(k), float(v)) for k, v in dict(kw["node_delays_s"]).items())
         try:
             return cls(**kw)
         except TypeError as exc:
@@ -106,6 +119,19 @@ class CoachProfile:
     def key(self) -> str:
         """Stable text of every field, for cache keys."""
         return repr(tuple((f.name, getattr(self, f.name)) for f in fields(self)))
+
+
+def node_delay_s(tags: Mapping[str, str], profile: CoachProfile) -> float:
+    """Delay for passing a node with these tags (0 for none): signals, stop and give-way lines."""
+    hw = tags.get("highway")
+    if hw is None:
+        return 0.0
+    delays = dict(profile.node_delays_s)
+    if hw == "crossing" and tags.get("crossing") == "traffic_signals":
+        return delays.get("crossing=traffic_signals", 0.0)
+    if ";" in hw:  # "crossing;traffic_signals"
+        return max(delays.get(h, 0.0) for h in hw.split(";"))
+    return delays.get(hw, 0.0)
 
 
 def parse_speed_kph(value: str | None) -> float | None:
