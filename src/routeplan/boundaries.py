@@ -96,7 +96,12 @@ def resolve(spec: str | os.PathLike[str], data_dir: str | os.PathLike[str] | Non
     sets = manifest()
     if str(spec) in sets:
         entry = sets[str(spec)]
-        path = settings.data_dir(data_dir) / "boundaries" / entry["file"]
+        root = settings.data_dir(data_dir) / "boundaries"
+        path = root / entry["file"]
+        source = root / "source" / entry["source_file"]
+        if not path.exists() and source.exists():
+            # Fetched by `routeplan data fetch`: the raw source, checked against its own sha256.
+            return source, {"name": str(spec), **entry, "sha256": entry["source_sha256"], "code_field": None, "name_field": None}
         if not path.exists():
             msg = (
                 f"boundary set {spec} not found at {path}; point --data-dir or ${settings.DATA_ENV} "

@@ -339,34 +339,48 @@ def route(**o: Any) -> None:
 # -- synth ---------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--boundaries", default="wpc-2024", show_default=True, help="Boundary set whose real polygons to cover.")
-@click.option("--around", "code", required=True, help="Constituency code (or name) at the centre.")
-@click.option("-n", "count", type=int, default=6, show_default=True, help="Number of constituencies.")
+@click.option("--around", "code", help="Regional network: constituency code (or name) at the centre.")
+@click.option("-n", "count", type=int, default=6, show_default=True, help="Regional network: number of constituencies.")
+@click.option("--preset", type=click.Choice(["county", "region", "nation", "gb"]), help="National network over the real motorway skeleton, by size.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--no-motorway", is_flag=True)
+@click.option("--no-motorway", is_flag=True, help="Regional network without a motorway.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .osm.pbf.")
 @data_options
 def synth(**o: Any) -> None:
-    """Write a GENERATED synthetic road network (.osm.pbf) over real constituency polygons."""
+    """Write a GENERATED synthetic road network (.osm.pbf) over real constituency polygons.
+
+    Either a regional network (--around CODE -n N) or a national one (--preset), for tests and
+    benchmarks: more constituencies and motorway than the real extracts have.
+    """
     import geopandas as gpd
 
     from routeplan import boundaries as bmod
     from routeplan import synth as smod
 
     _setup_logging(o["verbose"], o["quiet"])
+    if bool(o["code"]) == bool(o["preset"]):
+        msg = "give either --around CODE (regional) or --preset SIZE (national)"
+        raise UsageError(msg)
     path, _ = bmod.resolve(o["boundaries"], o["data_dir"])
     gdf = gpd.read_file(path).to_crs("EPSG:4326")
-    code = o["code"]
-    if code not in set(gdf["code"]):
-        match = gdf[gdf["name"].str.lower() == code.lower()]
-        if match.empty:
-            msg = f"unknown constituency {code!r} in {o['boundaries']}"
-            raise UsageError(msg)
-        code = match["code"].iloc[0]
-    codes = smod.neighbours_around(gdf, code, o["count"])
-    res = smod.generate_region(gdf, smod.SynthSpec(codes=codes, seed=o["seed"], motorway=not o["no_motorway"]), o["out"])
+    if o["preset"]:
+        motorways = settings.data_dir(o["data_dir"]) / "roads" / "gb-motorways-os-openroads.fgb"
+        res = smod.generate_national(gdf, o["out"], size=o["preset"], seed=o["seed"], motorways_path=motorways)
+        codes = res.codes
+    else:
+        code = o["code"]
+        if code not in set(gdf["code"]):
+            match = gdf[gdf["name"].str.lower() == code.lower()]
+            if match.empty:
+                msg = f"unknown constituency {code!r} in {o['boundaries']}"
+                raise UsageError(msg)
+            code = match["code"].iloc[0]
+        codes = smod.neighbours_around(gdf, code, o["count"])
+        res = smod.generate_region(gdf, smod.SynthSpec(codes=codes, seed=o["seed"], motorway=not o["no_motorway"]), o["out"])
     click.echo(f"GENERATED synthetic network: {res.pbf_path} ({res.n_nodes:,} nodes, {res.n_ways:,} ways) over {len(codes)} real constituencies")
-    for name, (lat, lon) in res.towns.items():
-        click.echo(f"  {name}: {lat:.5f},{lon:.5f}")
+    if not o["preset"]:
+        for name, (lat, lon) in res.towns.items():
+            click.echo(f"  {name}: {lat:.5f},{lon:.5f}")
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -393,6 +407,32 @@ def data_info(**o: Any) -> None:
     cache = settings.cache_dir(o["cache_dir"])
     entries = sorted(cache.glob("network-*.npz"))
     click.echo(f"cache folder: {cache} ({len(entries)} built networks, {sum(e.stat().st_size for e in entries) / 1e6:.1f} MB)")
+
+
+@data.command("fetch")
+@click.option("--boundaries", "bsets", multiple=True, help="Known boundary set to fetch (wpc-2010, wpc-2024). Repeatable.")
+@click.option("--osm", "regions", multiple=True, help="Geofabrik region, e.g. europe/great-britain/england/rutland. Repeatable.")
+@click.option("--base-url", help="Mirror to fetch from instead of the manifest's/Geofabrik's address.")
+@data_options
+def data_fetch(**o: Any) -> None:
+    """Download boundary sets and OSM extracts into the data folder, checking their checksums."""
+    from routeplan import fetch
+
+    _setup_logging(o["verbose"], o["quiet"])
+    if not o["bsets"] and not o["regions"]:
+        msg = "nothing to fetch: give --boundaries and/or --osm"
+        raise UsageError(msg)
+    for name in o["bsets"]:
+        prog = _Progress(o["quiet"])
+        path = fetch.fetch_boundaries(name, data_dir=o["data_dir"], base_url=o["base_url"], progress=lambda d, t, p=prog, n=name: p(f"boundaries {n}", d, t))
+        prog.close()
+        click.echo(f"fetched {name}: {path}")
+    for region in o["regions"]:
+        prog = _Progress(o["quiet"])
+        kw = {"base_url": o["base_url"]} if o["base_url"] else {}
+        path = fetch.fetch_osm(region, data_dir=o["data_dir"], progress=lambda d, t, p=prog, r=region: p(f"osm {r}", d, t), **kw)
+        prog.close()
+        click.echo(f"fetched {region}: {path}")
 
 
 @data.command("clear-cache")
