@@ -67,9 +67,8 @@ def _h_cost(v, mask, w_words, minD, node_vptr, node_verts, vweight, vbit, D):  #
 
 @numba.njit(cache=True)
 def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, node_verts,  # type: ignore[no-untyped-def]
-            x, y, inv_vmax, source, target, ub_cost, max_time, first_only, n_words, label_limit):
+            x, y, inv_vmax, source, target, ub_cost, max_time, first_only, n_words, label_limit, cap):
     n = indptr.shape[0] - 1
-    cap = 1 << 16
     l_node = np.empty(cap, np.int64)
     l_cost = np.empty(cap, np.int64)
     l_time = np.empty(cap, np.float64)
@@ -180,14 +179,14 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
                 return res_labels, l_parent[:nl], l_edge[:nl], l_cost[:nl], l_time[:nl], -1
             if nl == cap:
                 cap *= 2
-                l_node = _grow_i(l_node, cap)
-                l_cost = _grow_i(l_cost, cap)
-                l_time = _grow_f(l_time, cap)
-                l_minD = _grow_i(l_minD, cap)
-                l_parent = _grow_i(l_parent, cap)
-                l_edge = _grow_i(l_edge, cap)
-                l_next = _grow_i(l_next, cap)
-                l_alive = _grow_b(l_alive, cap)
+                l_node = _grow(l_node, cap)
+                l_cost = _grow(l_cost, cap)
+                l_time = _grow(l_time, cap)
+                l_minD = _grow(l_minD, cap)
+                l_parent = _grow(l_parent, cap)
+                l_edge = _grow(l_edge, cap)
+                l_next = _grow(l_next, cap)
+                l_alive = _grow(l_alive, cap)
                 nm = np.zeros((cap, n_words), np.uint64)
                 nm[: nl] = l_mask[: nl]
                 l_mask = nm
@@ -208,21 +207,8 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
 
 
 @numba.njit(cache=True)
-def _grow_i(a, cap):  # type: ignore[no-untyped-def]
-    out = np.empty(cap, a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-@numba.njit(cache=True)
-def _grow_f(a, cap):  # type: ignore[no-untyped-def]
-    out = np.empty(cap, a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-@numba.njit(cache=True)
-def _grow_b(a, cap):  # type: ignore[no-untyped-def]
+def _grow(a, cap):  # type: ignore[no-untyped-def]
+    """A copy of ``a`` with room for ``cap`` items (numba compiles one version per dtype)."""
     out = np.empty(cap, a.dtype)
     out[: a.shape[0]] = a
     return out
@@ -245,6 +231,7 @@ def pareto_front_fast(
     max_cost: int | None = None,
     max_time: float | None = None,
     label_limit: int = 50_000_000,
+    initial_capacity: int = 1 << 16,
     stats: dict[str, float] | None = None,
 ) -> list[LabelRoute]:
     """Pareto front of (charge, time) routes, same contract as :func:`labels.pareto_front`.
@@ -261,6 +248,8 @@ def pareto_front_fast(
         Ignore routes dearer or slower than this.
     xy, inv_vmax
         Node coordinates in metres and 1 / top speed (s/m) for the time bound; omit for none.
+    initial_capacity
+        Labels allocated up front (the store doubles as needed).
     stats
         If given, receives ``labels`` (created) for benchmarks.
     """
@@ -298,7 +287,7 @@ def pareto_front_fast(
     res, parent, edge, cost, ltime, nl = _search(
         indptr, heads, time_s, cell_graph.edge_vertex, vweight, vbit, D, cell_graph.node_vptr, cell_graph.node_verts,
         x, y, float(inv_vmax), source, target, np.int64(ub_cost), np.inf if max_time is None else float(max_time),
-        bool(first_only), n_words, int(label_limit),
+        bool(first_only), n_words, int(label_limit), max(1, int(initial_capacity)),
     )
     if nl < 0:
         msg = f"label search exceeded {label_limit} labels"
