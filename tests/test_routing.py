@@ -201,3 +201,43 @@ def test_astar_fastest_equals_dijkstra(newport2024):
         assert (a is None) == (b is None)
         if a is not None:
             assert b[0] == pytest.approx(a[0], rel=1e-12)
+
+
+def direct_len(path, bnd, tmp_path):
+    from routeplan.network import build_network
+
+    return build_network(path, bnd, cache_dir=tmp_path / "c").pieces.length_m.sum()
+
+
+def test_osmnx_graph_is_accepted(b2024, tmp_path):
+    """A graph made with osmnx (graph_from_xml on an OSM file) routes like the file itself."""
+    import osmnx as ox
+
+    from drawn import write_osm
+    from routeplan.interop import network_from_graph
+    from routeplan.locate import Stop
+    from routeplan.network import build_network
+
+    pic = "a - b - c - d\n|       |   |\ne - - - f - g"
+    path = tmp_path / "m.osm"
+    write_osm(path, pic, [("abcd", {"highway": "primary", "name": "High St"}), ("ae", {"highway": "residential"}),
+                          ("efg", {"highway": "residential"}), ("cf", {"highway": "tertiary"}), ("dg", {"highway": "residential"})])
+    # Unsimplified, so that no edge merges ways of different classes (osmnx keeps a list then).
+    G = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    via_osmnx = network_from_graph(G, b2024)
+    simplified = network_from_graph(ox.graph_from_xml(path, simplify=True, retain_all=True), b2024)
+    assert simplified.n_nodes == 2 and simplified.pieces.length_m.sum() == pytest.approx(2 * direct_len(path, b2024, tmp_path), rel=1e-3)
+    direct = build_network(path, b2024, cache_dir=tmp_path / "c")
+    for net in (via_osmnx, direct):
+        assert net.pieces.length_m.sum() > 0
+    # The same trip a -> g takes the same time either way.
+    def trip(net):
+        lat, lon = net.pieces.node_lat, net.pieces.node_lon
+        ia = int(np.argmin((lat - lat.max()) ** 2 + (lon - lon.min()) ** 2))
+        ig = int(np.argmin((lat - lat.min()) ** 2 + (lon - lon.max()) ** 2))
+        mk = lambda i: Stop("x", float(lat[i]), float(lon[i]), i, 0.0, "node", -1, "outside")  # noqa: E731
+        return plan_leg(net, mk(ia), mk(ig))
+    assert trip(via_osmnx).fastest.time_s == pytest.approx(trip(direct).fastest.time_s, rel=1e-6)
+    # And our own network round-trips through networkx.
+    again = network_from_graph(direct.to_networkx(), b2024)
+    assert again.pieces.length_m.sum() == pytest.approx(2 * direct.pieces.length_m.sum(), rel=1e-6)  # two-way roads -> two one-way edges

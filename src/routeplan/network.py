@@ -30,7 +30,7 @@ from routeplan.boundaries import Boundaries, sha256_file, to_bng
 from routeplan.errors import DataError
 from routeplan.graph import largest_scc, split_ways
 from routeplan.kernels import csr_from_edges
-from routeplan.osm import Place, read_osm
+from routeplan.osm import OsmRoads, Place, read_osm
 from routeplan.overlay import OverlayParams, Pieces, overlay
 from routeplan.policy import AVOID, ExpensePolicy
 from routeplan.vehicle import CLASS_NAMES, CoachProfile
@@ -315,23 +315,41 @@ def build_network(
         except DataError as exc:
             log.warning("ignoring damaged cache entry: %s", exc)
     roads = read_osm(osm_path, profile, progress=stage(f"reading {osm_path.name} (ways)"))
-    stage("building the coach graph")
+    meta = {"cache_key": key, "osm_file": osm_path.name, "osm_sha256": osm_sha, "generated": _is_generated(osm_path)}
+    net = assemble(roads, boundaries, profile=profile, params=params, meta=meta, progress=progress)
+    if cache:
+        net.save(entry)
+    net.meta["cache"] = "miss" if cache else "off"
+    return net
+
+
+def assemble(
+    roads: OsmRoads,
+    boundaries: Boundaries,
+    *,
+    profile: CoachProfile,
+    params: OverlayParams,
+    meta: dict[str, Any],
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> Network:
+    """Coach roads -> segments -> largest SCC -> overlay -> :class:`Network` (no I/O)."""
+    say = progress or (lambda _stage, _done, _total: None)
+    say("building the coach graph", 0, None)
     seg = largest_scc(split_ways(roads))
-    pieces = overlay(seg, boundaries, params, progress=stage(f"overlaying {boundaries.name} (segments)"))
+    name = f"overlaying {boundaries.name} (segments)"
+    say(name, 0, None)
+    pieces = overlay(seg, boundaries, params, progress=lambda d, t: say(name, d, t))
     say("done", 1, 1)
     meta = {
-        "cache_key": key,
-        "osm_file": osm_path.name,
-        "osm_sha256": osm_sha,
+        **meta,
         "boundaries": boundaries.name,
         "boundary_sha256": boundaries.sha256,
         "boundary_attribution": boundaries.attribution,
         "profile": asdict(profile),
         "overlay": asdict(params),
-        "generated": _is_generated(osm_path),
         "skipped_ways": roads.skipped_ways,
     }
-    net = Network(
+    return Network(
         pieces=pieces,
         way_id=roads.way_id,
         way_class=roads.way_class,
@@ -342,10 +360,6 @@ def build_network(
         places=roads.places,
         meta=meta,
     )
-    if cache:
-        net.save(entry)
-    net.meta["cache"] = "miss" if cache else "off"
-    return net
 
 
 def _is_generated(osm_path: Path) -> bool:
