@@ -47,7 +47,7 @@ def test_fast_equals_reference_on_generated(generated, exempt):
         ub = route_cost(fp[1], c.label, c.label_charge)[0]
         ref = pareto_front(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t)
         fast = pareto_front_fast(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t,
-                                 cell_graph=cg, ub_cost=ub, xy=net.node_xy, inv_vmax=net.inv_vmax)
+                                 cell_graph=cg, ub_cost=ub, xy=net.node_xy, inv_vmax=net.inv_vmax, landmarks=net.landmarks)
         assert [r.cost for r in fast] == [r.cost for r in ref]
         assert [r.time_s for r in fast] == pytest.approx([r.time_s for r in ref], rel=1e-9)
         charged_routes += ref[0].cost > 0

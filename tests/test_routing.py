@@ -180,7 +180,7 @@ def test_fast_engine_equals_reference_on_real_pairs(request, which):
             ub = route_cost(fp[1], c.label, c.label_charge)[0]
             ref = pareto_front(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t)
             fast = pareto_front_fast(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t,
-                                     cell_graph=cg, ub_cost=ub, xy=net.node_xy, inv_vmax=net.inv_vmax)
+                                     cell_graph=cg, ub_cost=ub, xy=net.node_xy, inv_vmax=net.inv_vmax, landmarks=net.landmarks)
             assert [r.cost for r in fast] == [r.cost for r in ref]
             assert [r.time_s for r in fast] == pytest.approx([r.time_s for r in ref], rel=1e-9)
             for r in fast:
@@ -197,7 +197,7 @@ def test_astar_fastest_equals_dijkstra(newport2024):
     for _ in range(100):
         s, t = (int(v) for v in rng.integers(0, newport2024.n_nodes, 2))
         a = shortest_path(c.indptr, c.heads, c.time_s, s, t)
-        b = shortest_path(c.indptr, c.heads, c.time_s, s, t, xy=newport2024.node_xy, inv_vmax=newport2024.inv_vmax)
+        b = shortest_path(c.indptr, c.heads, c.time_s, s, t, xy=newport2024.node_xy, inv_vmax=newport2024.inv_vmax, landmarks=newport2024.landmarks)
         assert (a is None) == (b is None)
         if a is not None:
             assert b[0] == pytest.approx(a[0], rel=1e-12)

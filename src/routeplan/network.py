@@ -38,6 +38,7 @@ from routeplan.vehicle import CLASS_NAMES, CoachProfile
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
+N_LANDMARKS = 8
 _ARRAYS = ("node_id", "node_lon", "node_lat", "node_delay", "a", "b", "fwd", "bwd", "way", "cell", "flag", "length_m", "geom_ptr", "geom_lon", "geom_lat")
 
 
@@ -154,6 +155,30 @@ class Network:
             cache[exempt] = build_cell_graph(c["indptr"], c["heads"], self._labels(exempt), len(self.cell_codes))
         return cache[exempt]
 
+    @cached_property
+    def landmarks(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """ALT landmark times (from, to) for the A* bounds: policy-independent, computed once and
+        cached on disk beside the network (keyed on the same fingerprint)."""
+        from routeplan.kernels.landmarks import compute_landmarks, select_landmarks
+
+        key = self.meta.get("cache_key")
+        path = Path(self.meta["cache_dir"]) / f"landmarks-{key}-{N_LANDMARKS}.npz" if key and self.meta.get("cache_dir") else None
+        if path is not None and path.exists():
+            try:
+                with open(path, "rb") as fh, np.load(fh) as z:  # noqa: PTH123
+                    lf, lt = z["from_l"], z["to_l"]
+                if lf.shape[1] == self.n_nodes:
+                    return lf, lt
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                log.warning("ignoring damaged landmark cache %s: %s", path, exc)
+        c = self._csr
+        lm = select_landmarks(self.node_xy, N_LANDMARKS)
+        lf, lt = compute_landmarks(c["indptr"], c["heads"], c["time_s"], lm)
+        if path is not None:
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # noqa: PTH123
+                np.savez(fh, from_l=lf, to_l=lt, landmarks=lm)
+        return lf, lt
+
     @property
     def inv_vmax(self) -> float:
         """1 / the top speed (s/m): straight-line distance times this bounds any travel time."""
@@ -254,7 +279,7 @@ class Network:
             raise DataError(msg) from exc
 
 
-_BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py")
+_BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py", "kernels/landmarks.py")
 
 
 def _code_fingerprint() -> str:
@@ -311,6 +336,7 @@ def build_network(
             if net.meta.get("cache_key") == key:
                 log.info("using cached network %s", entry)
                 net.meta["cache"] = "hit"
+                net.meta["cache_dir"] = str(entry.parent)
                 return net
         except DataError as exc:
             log.warning("ignoring damaged cache entry: %s", exc)
@@ -319,6 +345,10 @@ def build_network(
     net = assemble(roads, boundaries, profile=profile, params=params, meta=meta, progress=progress)
     if cache:
         net.save(entry)
+        net.meta["cache_dir"] = str(entry.parent)
+        say("computing landmarks", 0, None)
+        _ = net.landmarks  # "customise": the policy-independent A* bounds, cached beside the network
+        say("done", 1, 1)
     net.meta["cache"] = "miss" if cache else "off"
     return net
 

@@ -16,18 +16,18 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from routeplan.kernels.landmarks import NO_LANDMARKS, potential
+
 
 @numba.njit(cache=True)
-def _astar_nb(indptr, heads, weight, allowed, source, target, x, y, inv_vmax):  # type: ignore[no-untyped-def]
-    """Dijkstra (``inv_vmax == 0``) or A* with the straight-line time potential [2]_."""
+def _astar_nb(indptr, heads, weight, allowed, source, target, x, y, inv_vmax, lm_from, lm_to):  # type: ignore[no-untyped-def]
+    """Dijkstra (no target, or no bounds) or A* with straight-line and landmark potentials [2]_."""
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     pred = np.full(n, -1, dtype=np.int64)  # CSR position of the edge used to reach the node
     done = np.zeros(n, dtype=np.bool_)
     dist[source] = 0.0
-    use_h = inv_vmax > 0.0 and target >= 0
-    tx = x[target] if use_h else 0.0
-    ty = y[target] if use_h else 0.0
+    use_h = target >= 0 and (inv_vmax > 0.0 or lm_from.shape[0] > 0)
     heap = [(0.0, np.int64(source))]
     while heap:
         _f, u = heapq.heappop(heap)
@@ -45,7 +45,7 @@ def _astar_nb(indptr, heads, weight, allowed, source, target, x, y, inv_vmax):  
             if nd < dist[v]:
                 dist[v] = nd
                 pred[v] = k
-                h = np.hypot(x[v] - tx, y[v] - ty) * inv_vmax if use_h else 0.0
+                h = potential(v, target, x, y, inv_vmax, lm_from, lm_to) if use_h else 0.0
                 heapq.heappush(heap, (nd + h, np.int64(v)))
     return dist, pred
 
@@ -54,7 +54,7 @@ _NO_XY = np.zeros(1, dtype=np.float64)
 
 
 def _dijkstra_nb(indptr, heads, weight, allowed, source, target):  # type: ignore[no-untyped-def]
-    return _astar_nb(indptr, heads, weight, allowed, source, target, _NO_XY, _NO_XY, 0.0)
+    return _astar_nb(indptr, heads, weight, allowed, source, target, _NO_XY, _NO_XY, 0.0, NO_LANDMARKS, NO_LANDMARKS)
 
 
 def edge_tails(indptr: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -87,23 +87,21 @@ def shortest_path(
     *,
     xy: npt.NDArray[np.float64] | None = None,
     inv_vmax: float = 0.0,
+    landmarks: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
 ) -> tuple[float, list[int]] | None:
     """Return ``(distance, edge positions)`` of a shortest path, or ``None`` if unreachable.
 
     ``allowed`` masks edges out (hard-avoid cells, restricted searches).  With node coordinates
     ``xy`` (metres) and ``inv_vmax`` (1 / the top speed, so that ``dist/vmax`` never exceeds a
-    travel time) the search is A*, settling far fewer nodes.  Ties are broken by the heap order,
-    which depends only on the arrays: results are deterministic.
+    travel time) the search is A*, settling far fewer nodes; ``landmarks`` (``from_l``, ``to_l``
+    of :mod:`routeplan.kernels.landmarks`) tighten the bound further.  Ties are broken by the heap
+    order, which depends only on the arrays: results are deterministic.
     """
     if allowed is None:
         allowed = np.ones(heads.shape[0], dtype=np.bool_)
-    if xy is None or inv_vmax <= 0:
-        dist, pred = _dijkstra_nb(indptr, heads, weight, allowed, int(source), int(target))
-    else:
-        dist, pred = _astar_nb(
-            indptr, heads, weight, allowed, int(source), int(target),
-            np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), float(inv_vmax),
-        )
+    x, y = (_NO_XY, _NO_XY) if xy is None else (np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]))
+    lf, lt = landmarks if landmarks is not None else (NO_LANDMARKS, NO_LANDMARKS)
+    dist, pred = _astar_nb(indptr, heads, weight, allowed, int(source), int(target), x, y, float(inv_vmax if xy is not None else 0.0), lf, lt)
     if not np.isfinite(dist[target]):
         return None
     return float(dist[target]), path_edges(pred, edge_tails(indptr), int(source), int(target))

@@ -14,9 +14,9 @@ goal-directed in *both* criteria:
   starts a walk of unpaid cells to the target, which costs at least ``D`` of that cell: so the
   bound is admissible; it is also consistent (``D`` is a shortest-path distance), which keeps
   label setting exact.  Far-away constituencies are never opened: the search follows a corridor.
-* **time**: ties in ``cost + h_c`` are settled by ``time + h_t`` with ``h_t`` the straight-line
-  distance to the target at the network's top speed (consistent), or any consistent potential
-  the caller passes.
+* **time**: ties in ``cost + h_c`` are settled by ``time + h_t`` with ``h_t`` the larger of the
+  straight-line time at the network's top speed and the ALT landmark bounds
+  (:mod:`routeplan.kernels.landmarks`); both are consistent.
 
 The first label settled at the target is therefore the cheapest route and the fastest among the
 cheapest; continuing yields the exact Pareto front.  Tests check it against the reference kernel,
@@ -43,6 +43,7 @@ import numpy.typing as npt
 from routeplan.kernels.cells import INF_COST, CellGraph, build_cell_graph, cost_to_go, vertex_weights
 from routeplan.kernels.dijkstra import shortest_path
 from routeplan.kernels.labels import LabelLimitError, LabelRoute, route_cost
+from routeplan.kernels.landmarks import NO_LANDMARKS, potential
 
 _EPS = 1e-9
 
@@ -67,7 +68,7 @@ def _h_cost(v, mask, w_words, minD, node_vptr, node_verts, vweight, vbit, D):  #
 
 @numba.njit(cache=True)
 def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, node_verts,  # type: ignore[no-untyped-def]
-            x, y, inv_vmax, source, target, ub_cost, max_time, first_only, n_words, label_limit, cap):
+            x, y, inv_vmax, lm_from, lm_to, source, target, ub_cost, max_time, first_only, n_words, label_limit, cap):
     n = indptr.shape[0] - 1
     l_node = np.empty(cap, np.int64)
     l_cost = np.empty(cap, np.int64)
@@ -79,7 +80,6 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
     l_alive = np.empty(cap, np.bool_)
     l_mask = np.zeros((cap, n_words), np.uint64)
     head = np.full(n, -1, np.int64)
-    tx, ty = x[target], y[target]
     nmask = np.zeros(n_words, np.uint64)
 
     t_prune = max_time + _EPS * max(1.0, max_time) if max_time < np.inf else np.inf
@@ -94,7 +94,7 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
     head[source] = 0
     nl = 1
     h0 = _h_cost(source, l_mask[0], n_words, INF_COST, node_vptr, node_verts, vweight, vbit, D)
-    heap = [(h0, np.hypot(x[source] - tx, y[source] - ty) * inv_vmax, np.int64(0))]
+    heap = [(h0, potential(source, target, x, y, inv_vmax, lm_from, lm_to), np.int64(0))]
     best_t = np.inf
     res_labels = []
     while heap:
@@ -103,7 +103,7 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
             continue
         u = l_node[li]
         t = l_time[li]
-        hu = np.hypot(x[u] - tx, y[u] - ty) * inv_vmax
+        hu = potential(u, target, x, y, inv_vmax, lm_from, lm_to)
         if t + hu >= best_t - _EPS * max(1.0, best_t):
             continue
         if u == target:
@@ -122,7 +122,7 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
                 continue
             v = heads[k]
             nt = t + time_s[k]
-            hv = np.hypot(x[v] - tx, y[v] - ty) * inv_vmax
+            hv = potential(v, target, x, y, inv_vmax, lm_from, lm_to)
             if nt + hv > t_prune or nt + hv >= best_t - _EPS * max(1.0, best_t):
                 continue
             b = vbit[xv]
@@ -227,6 +227,7 @@ def pareto_front_fast(
     ub_cost: int | None = None,
     xy: npt.NDArray[np.float64] | None = None,
     inv_vmax: float = 0.0,
+    landmarks: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
     first_only: bool = False,
     max_cost: int | None = None,
     max_time: float | None = None,
@@ -246,8 +247,9 @@ def pareto_front_fast(
         fastest-path search when omitted.
     max_cost, max_time
         Ignore routes dearer or slower than this.
-    xy, inv_vmax
-        Node coordinates in metres and 1 / top speed (s/m) for the time bound; omit for none.
+    xy, inv_vmax, landmarks
+        Node coordinates in metres and 1 / top speed (s/m), and ALT landmark times
+        (:mod:`routeplan.kernels.landmarks`), for the time bound; omit for none.
     initial_capacity
         Labels allocated up front (the store doubles as needed).
     stats
@@ -262,7 +264,7 @@ def pareto_front_fast(
         allowed = np.ones(lab.shape[0], dtype=np.bool_)
         pos_lab = lab >= 0
         allowed[pos_lab] = charge[lab[pos_lab]] != -1
-        fastest = shortest_path(indptr, heads, time_s, source, target, allowed, xy=xy, inv_vmax=inv_vmax)
+        fastest = shortest_path(indptr, heads, time_s, source, target, allowed, xy=xy, inv_vmax=inv_vmax, landmarks=landmarks)
         if fastest is None:
             return []
         ub_cost = route_cost(fastest[1], lab, charge)[0]
@@ -284,9 +286,10 @@ def pareto_front_fast(
         inv_vmax = 0.0
     else:
         x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+    lm_from, lm_to = landmarks if landmarks is not None else (NO_LANDMARKS, NO_LANDMARKS)
     res, parent, edge, cost, ltime, nl = _search(
         indptr, heads, time_s, cell_graph.edge_vertex, vweight, vbit, D, cell_graph.node_vptr, cell_graph.node_verts,
-        x, y, float(inv_vmax), source, target, np.int64(ub_cost), np.inf if max_time is None else float(max_time),
+        x, y, float(inv_vmax), lm_from, lm_to, source, target, np.int64(ub_cost), np.inf if max_time is None else float(max_time),
         bool(first_only), n_words, int(label_limit), max(1, int(initial_capacity)),
     )
     if nl < 0:
