@@ -180,13 +180,17 @@ def test_fast_engine_equals_reference_on_real_pairs(request, which):
             ub = route_cost(fp[1], c.label, c.label_charge)[0]
             ref = pareto_front(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t)
             fast = pareto_front_fast(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t,
-                                     cell_graph=cg, ub_cost=ub, xy=net.node_xy, inv_vmax=net.inv_vmax, landmarks=net.landmarks)
+                                     cell_graph=cg, ub_cost=ub, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks,
+                                     workspace=net.workspace)
             assert [r.cost for r in fast] == [r.cost for r in ref]
             assert [r.time_s for r in fast] == pytest.approx([r.time_s for r in ref], rel=1e-9)
             for r in fast:
                 assert route_cost(r.edges, c.label, c.label_charge)[0] == r.cost
                 assert c.time_s[list(r.edges)].sum() == pytest.approx(r.time_s, rel=1e-9)
             checked += 1
+    # The shared workspace is left as found after every query.
+    ws = net.workspace
+    assert np.isinf(ws.dist).all() and (ws.pred_edge == -1).all() and not ws.done.any() and (ws.head == -1).all()
 
 
 def test_astar_fastest_equals_dijkstra(newport2024):
@@ -197,7 +201,8 @@ def test_astar_fastest_equals_dijkstra(newport2024):
     for _ in range(100):
         s, t = (int(v) for v in rng.integers(0, newport2024.n_nodes, 2))
         a = shortest_path(c.indptr, c.heads, c.time_s, s, t)
-        b = shortest_path(c.indptr, c.heads, c.time_s, s, t, xy=newport2024.node_xy, inv_vmax=newport2024.inv_vmax, landmarks=newport2024.landmarks)
+        b = shortest_path(c.indptr, c.heads, c.time_s, s, t, xy=newport2024.node_x_y, inv_vmax=newport2024.inv_vmax,
+                          landmarks=newport2024.landmarks, workspace=newport2024.workspace)
         assert (a is None) == (b is None)
         if a is not None:
             assert b[0] == pytest.approx(a[0], rel=1e-12)

@@ -100,6 +100,18 @@ class Network:
         return np.column_stack([x, y])
 
     @cached_property
+    def node_x_y(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Contiguous x and y (metres), the form the kernels take without copying."""
+        return np.ascontiguousarray(self.node_xy[:, 0]), np.ascontiguousarray(self.node_xy[:, 1])
+
+    @cached_property
+    def workspace(self) -> Any:
+        """Scratch arrays reused by queries on this network (one thread at a time)."""
+        from routeplan.kernels.dijkstra import Workspace
+
+        return Workspace(self.n_nodes)
+
+    @cached_property
     def kdtree(self) -> Any:
         from scipy.spatial import cKDTree
 
@@ -167,7 +179,7 @@ class Network:
             try:
                 with open(path, "rb") as fh, np.load(fh) as z:  # noqa: PTH123
                     lf, lt = z["from_l"], z["to_l"]
-                if lf.shape[1] == self.n_nodes:
+                if lf.shape[0] == self.n_nodes:
                     return lf, lt
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
                 log.warning("ignoring damaged landmark cache %s: %s", path, exc)

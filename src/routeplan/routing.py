@@ -161,7 +161,7 @@ def plan_leg(
     allowed = ~((comp.label >= 0) & (comp.label_charge[np.maximum(comp.label, 0)] == FORBIDDEN))
 
     t0 = time.perf_counter()
-    fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node, allowed, xy=net.node_xy, inv_vmax=net.inv_vmax, landmarks=net.landmarks)
+    fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node, allowed, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace)
     timings["fastest_s"] = time.perf_counter() - t0
     if fast is None:
         reach = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node)
@@ -197,7 +197,7 @@ def plan_leg(
         kstats: dict[str, float] = {}
         front = pareto_front_fast(
             comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, origin.node, destination.node,
-            cell_graph=net.cell_graph(frozenset(policy.exempt_classes)), ub_cost=ub, xy=net.node_xy, inv_vmax=net.inv_vmax, landmarks=net.landmarks,
+            cell_graph=net.cell_graph(frozenset(policy.exempt_classes)), ub_cost=ub, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace,
             first_only=not need_front, max_time=max_time, stats=kstats,
         )
         timings["labels"] = kstats.get("labels", 0.0)

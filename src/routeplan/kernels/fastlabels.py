@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from routeplan.kernels.cells import INF_COST, CellGraph, build_cell_graph, cost_to_go, vertex_weights
-from routeplan.kernels.dijkstra import shortest_path
+from routeplan.kernels.dijkstra import Workspace, shortest_path, split_xy
 from routeplan.kernels.labels import LabelLimitError, LabelRoute, route_cost
 from routeplan.kernels.landmarks import NO_LANDMARKS, potential
 
@@ -68,8 +68,7 @@ def _h_cost(v, mask, w_words, minD, node_vptr, node_verts, vweight, vbit, D):  #
 
 @numba.njit(cache=True)
 def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, node_verts,  # type: ignore[no-untyped-def]
-            x, y, inv_vmax, lm_from, lm_to, source, target, ub_cost, max_time, first_only, n_words, label_limit, cap):
-    n = indptr.shape[0] - 1
+            x, y, inv_vmax, lm_from, lm_to, source, target, ub_cost, max_time, first_only, n_words, label_limit, cap, head):
     l_node = np.empty(cap, np.int64)
     l_cost = np.empty(cap, np.int64)
     l_time = np.empty(cap, np.float64)
@@ -79,7 +78,6 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
     l_next = np.empty(cap, np.int64)  # next label at the same node (singly linked list)
     l_alive = np.empty(cap, np.bool_)
     l_mask = np.zeros((cap, n_words), np.uint64)
-    head = np.full(n, -1, np.int64)
     nmask = np.zeros(n_words, np.uint64)
 
     t_prune = max_time + _EPS * max(1.0, max_time) if max_time < np.inf else np.inf
@@ -176,6 +174,8 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
             if dominated:
                 continue
             if nl >= label_limit:
+                for i in range(nl):
+                    head[l_node[i]] = -1
                 return res_labels, l_parent[:nl], l_edge[:nl], l_cost[:nl], l_time[:nl], -1
             if nl == cap:
                 cap *= 2
@@ -203,6 +203,8 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
             head[v] = nl
             heapq.heappush(heap, (ncost + hc, nt + hv, np.int64(nl)))
             nl += 1
+    for i in range(nl):  # leave the shared workspace as we found it
+        head[l_node[i]] = -1
     return res_labels, l_parent[:nl], l_edge[:nl], l_cost[:nl], l_time[:nl], nl
 
 
@@ -233,6 +235,7 @@ def pareto_front_fast(
     max_time: float | None = None,
     label_limit: int = 50_000_000,
     initial_capacity: int = 1 << 16,
+    workspace: Workspace | None = None,
     stats: dict[str, float] | None = None,
 ) -> list[LabelRoute]:
     """Pareto front of (charge, time) routes, same contract as :func:`labels.pareto_front`.
@@ -252,6 +255,8 @@ def pareto_front_fast(
         (:mod:`routeplan.kernels.landmarks`), for the time bound; omit for none.
     initial_capacity
         Labels allocated up front (the store doubles as needed).
+    workspace
+        Scratch arrays reused across queries (:class:`routeplan.kernels.dijkstra.Workspace`).
     stats
         If given, receives ``labels`` (created) for benchmarks.
     """
@@ -264,7 +269,7 @@ def pareto_front_fast(
         allowed = np.ones(lab.shape[0], dtype=np.bool_)
         pos_lab = lab >= 0
         allowed[pos_lab] = charge[lab[pos_lab]] != -1
-        fastest = shortest_path(indptr, heads, time_s, source, target, allowed, xy=xy, inv_vmax=inv_vmax, landmarks=landmarks)
+        fastest = shortest_path(indptr, heads, time_s, source, target, allowed, xy=xy, inv_vmax=inv_vmax, landmarks=landmarks, workspace=workspace)
         if fastest is None:
             return []
         ub_cost = route_cost(fastest[1], lab, charge)[0]
@@ -282,15 +287,16 @@ def pareto_front_fast(
     n_words = max(1, (cell_graph.n_labels + 63) // 64)
     D = cost_to_go(cell_graph.adj_ptr, cell_graph.adj, cell_graph.node_vptr, cell_graph.node_verts, vweight, target)
     if xy is None:
-        x = y = np.zeros(n, dtype=np.float64)
+        x = y = np.zeros(1, dtype=np.float64)
         inv_vmax = 0.0
     else:
-        x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+        x, y = split_xy(xy)
+    ws = workspace if workspace is not None else Workspace(n)
     lm_from, lm_to = landmarks if landmarks is not None else (NO_LANDMARKS, NO_LANDMARKS)
     res, parent, edge, cost, ltime, nl = _search(
         indptr, heads, time_s, cell_graph.edge_vertex, vweight, vbit, D, cell_graph.node_vptr, cell_graph.node_verts,
         x, y, float(inv_vmax), lm_from, lm_to, source, target, np.int64(ub_cost), np.inf if max_time is None else float(max_time),
-        bool(first_only), n_words, int(label_limit), max(1, int(initial_capacity)),
+        bool(first_only), n_words, int(label_limit), max(1, int(initial_capacity)), ws.head,
     )
     if nl < 0:
         msg = f"label search exceeded {label_limit} labels"

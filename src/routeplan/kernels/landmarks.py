@@ -45,17 +45,18 @@ def potential(v, t, x, y, inv_vmax, lm_from, lm_to):  # type: ignore[no-untyped-
     h = 0.0
     if inv_vmax > 0.0:
         h = np.hypot(x[v] - x[t], y[v] - y[t]) * inv_vmax
-    for j in range(lm_from.shape[0]):
-        a = lm_to[j, v] - lm_to[j, t]
+    for j in range(lm_from.shape[1]):
+        a = lm_to[v, j] - lm_to[t, j]
         if a > h:
             h = a
-        b = lm_from[j, t] - lm_from[j, v]
+        b = lm_from[t, j] - lm_from[v, j]
         if b > h:
             h = b
     return h
 
 
-NO_LANDMARKS = np.zeros((0, 1), dtype=np.float64)
+# (nodes, landmarks) layout: one node's bounds sit in one cache line.
+NO_LANDMARKS = np.zeros((1, 0), dtype=np.float64)
 
 
 @numba.njit(cache=True)
@@ -95,7 +96,8 @@ def _many(indptr, heads, weight, rindptr, rheads, rweight, landmarks):  # type: 
 def compute_landmarks(
     indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32], time_s: npt.NDArray[np.float64], landmarks: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """``(from_l, to_l)``: times from each landmark to every node, and from every node to it.
+    """``(from_l, to_l)``, each ``(nodes, landmarks)``: times from each landmark to every node, and
+    from every node to it.
 
     Kept in float64, summed by the same Dijkstra as the queries, so the bounds are as exact as
     the searches' own sums (a float32 store would need a rounding slack on every bound).
@@ -107,4 +109,4 @@ def compute_landmarks(
     np.cumsum(np.bincount(heads, minlength=n), out=rindptr[1:])
     both = _many(indptr, heads, time_s, rindptr, tails[order].astype(np.int32), time_s[order], landmarks)
     k = landmarks.shape[0]
-    return both[:k], both[k:]
+    return np.ascontiguousarray(both[:k].T), np.ascontiguousarray(both[k:].T)
