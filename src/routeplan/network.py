@@ -157,6 +157,17 @@ class Network:
             cache[exempt] = np.where(mask, -1, self.pieces.cell[piece]).astype(np.int32)
         return cache[exempt]  # type: ignore[no-any-return]
 
+    def allowed_mask(self, exempt: frozenset[str], label_charge: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Edges a coach may use under the hard-avoid list (cached per exempt set and avoid list)."""
+        avoid = tuple(np.flatnonzero(label_charge == AVOID).tolist())
+        cache = self.__dict__.setdefault("_allowed_cache", {})
+        key = (exempt, avoid)
+        if key not in cache:
+            label = self._labels(exempt)
+            cache.clear()  # one policy at a time is the common case; keep memory flat
+            cache[key] = ~((label >= 0) & np.isin(label, avoid)) if avoid else np.ones(label.shape[0], dtype=np.bool_)
+        return cache[key]  # type: ignore[no-any-return]
+
     def cell_graph(self, exempt: frozenset[str]) -> Any:
         """The cell graph under a set of exempt classes (cached: it is policy structure only)."""
         from routeplan.kernels.cells import build_cell_graph

@@ -17,7 +17,6 @@ from typing import Any, Literal
 import numpy as np
 
 from routeplan.errors import InfeasibleError, NoRouteError, UsageError
-from routeplan.kernels import FORBIDDEN
 from routeplan.kernels.dijkstra import shortest_path
 from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import LabelRoute, pareto_front, route_cost
@@ -158,7 +157,7 @@ def plan_leg(
     t0 = time.perf_counter()
     comp = net.compile(policy, tuple(free))
     timings = {"compile_s": time.perf_counter() - t0}
-    allowed = ~((comp.label >= 0) & (comp.label_charge[np.maximum(comp.label, 0)] == FORBIDDEN))
+    allowed = net.allowed_mask(frozenset(policy.exempt_classes), comp.label_charge)
 
     t0 = time.perf_counter()
     fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node, allowed, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace)
