@@ -62,21 +62,30 @@ def dataset_path(name: str, workdir: Path, seed: int) -> tuple[Path, bool]:
 
 
 def measure_build(pbf: Path, cache_dir: Path) -> dict[str, Any]:
-    """Cold build in a fresh process: wall time and that process's peak RSS (os.wait4)."""
-    for old in cache_dir.glob("network-*.npz"):
+    """Cold build in a fresh process: wall time and that process's peak RSS.
+
+    Peak RSS comes from ``/usr/bin/time -f %M`` (a child forked from this large process would
+    otherwise report this process's pages too).
+    """
+    import shutil
+    import tempfile
+
+    for old in cache_dir.glob("*.npz"):
         old.unlink()
     env = dict(os.environ, PYTHONPATH=str(REPO))
+    timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    rss = Path(tempfile.mkstemp(suffix=".rss")[1])
+    cmd = [sys.executable, str(REPO / "bench" / "build_one.py"), str(pbf), str(cache_dir)]
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(REPO / "bench" / "build_one.py"), str(pbf), str(cache_dir)], stdout=subprocess.PIPE, env=env)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, ru = os.wait4(proc.pid, 0)
+    proc = subprocess.run([timer, "-f", "%M", "-o", str(rss), *cmd] if timer else cmd, stdout=subprocess.PIPE, env=env, check=False)
     wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
+    if proc.returncode != 0:
         msg = f"build of {pbf} failed"
         raise RuntimeError(msg)
-    info = json.loads(out.decode().strip().splitlines()[-1])
-    info.update(wall_s=wall, peak_rss_mb=ru.ru_maxrss / 1024)
+    info = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    peak = float(rss.read_text().split()[-1]) / 1024 if timer else float("nan")
+    rss.unlink()
+    info.update(wall_s=wall, peak_rss_mb=peak)
     return info
 
 

@@ -292,17 +292,19 @@ class _RunStats:
 def _run_measured(
     cmd: Sequence[str | Path], env: dict[str, str], log: Path, cwd: Path
 ) -> _RunStats:
-    """Run cmd, log stdout+stderr, return wall time and the child's own peak RSS.
+    """Run cmd, log stdout+stderr, return wall time and the command's own peak RSS.
 
-    Peak RSS comes from ``os.wait4`` rusage of exactly this child (ru_maxrss, KiB on
-    Linux), so it is not polluted by other children of this process.
+    Peak RSS comes from ``/usr/bin/time -f %M`` when present: ``os.wait4``'s ru_maxrss of a
+    child forked from a large parent also counts the parent's pages it had before ``exec``.
     """
+    timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    rss_file = log.with_suffix(".rss")
+    full = [timer, "-f", "%M", "-o", str(rss_file), *map(str, cmd)] if timer else list(map(str, cmd))
     with open(log, "ab") as fh:
         fh.write(("$ " + " ".join(map(str, cmd)) + "\n").encode())
         fh.flush()
         t0 = time.perf_counter()
-        proc = subprocess.Popen(list(map(str, cmd)), stdout=fh, stderr=subprocess.STDOUT,
-                                env=env, cwd=cwd)  # fmt: skip
+        proc = subprocess.Popen(full, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         try:
             _, status, ru = os.wait4(proc.pid, 0)
         except BaseException:
@@ -314,7 +316,11 @@ def _run_measured(
     if proc.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:]
         raise ValhallaError(f"{cmd[0]} failed (rc={proc.returncode}); log {log}:\n{tail}")
-    return _RunStats(seconds=seconds, peak_rss_mb=ru.ru_maxrss / 1024)
+    peak_kb = float(ru.ru_maxrss)
+    if timer and rss_file.exists():
+        with contextlib.suppress(ValueError, IndexError):
+            peak_kb = float(rss_file.read_text().split()[-1])
+    return _RunStats(seconds=seconds, peak_rss_mb=peak_kb / 1024)
 
 
 def _write_gb_admin_pbf(path: Path, bbox: tuple[float, float, float, float]) -> None:

@@ -185,7 +185,8 @@ class Network:
         from routeplan.kernels.landmarks import compute_landmarks, select_landmarks
 
         key = self.meta.get("cache_key")
-        path = Path(self.meta["cache_dir"]) / f"landmarks-{key}-{N_LANDMARKS}.npz" if key and self.meta.get("cache_dir") else None
+        code = _code_fingerprint(_LANDMARK_MODULES)[:12]
+        path = Path(self.meta["cache_dir"]) / f"landmarks-{key}-{code}-{N_LANDMARKS}.npz" if key and self.meta.get("cache_dir") else None
         if path is not None and path.exists():
             try:
                 with open(path, "rb") as fh, np.load(fh) as z:  # noqa: PTH123
@@ -302,16 +303,17 @@ class Network:
             raise DataError(msg) from exc
 
 
-_BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py", "kernels/landmarks.py")
+_BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py")
+_LANDMARK_MODULES = ("kernels/landmarks.py", "kernels/dijkstra.py")
 
 
-def _code_fingerprint() -> str:
-    """Hash of the build stages' source: a code change that alters the build misses the cache."""
+def _code_fingerprint(modules: tuple[str, ...] = _BUILD_MODULES) -> str:
+    """Hash of the source of a stage: a code change that alters its output misses the cache."""
     import hashlib
 
     here = Path(__file__).resolve().parent
     h = hashlib.sha1()
-    for name in _BUILD_MODULES:
+    for name in modules:
         h.update((here / name).read_bytes())
     return h.hexdigest()
 

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from routeplan.kernels.landmarks import NO_LANDMARKS, potential
+from routeplan.kernels.potential import NO_LANDMARKS, potential
 
 
 class Workspace:
@@ -82,7 +82,7 @@ def _astar_ws(indptr, heads, weight, allowed, use_allowed, source, target, x, y,
 
 
 @numba.njit(cache=True)
-def _dijkstra_all(indptr, heads, weight, allowed, source):  # type: ignore[no-untyped-def]
+def dijkstra_all(indptr, heads, weight, allowed, source):  # type: ignore[no-untyped-def]
     """Plain Dijkstra to every node (full distance array)."""
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
@@ -175,4 +175,4 @@ def distances_to(
     np.cumsum(np.bincount(heads, minlength=n), out=rindptr[1:])
     rheads = tails[order].astype(np.int32)
     rallowed = np.ones(heads.shape[0], dtype=np.bool_) if allowed is None else allowed[order]
-    return _dijkstra_all(rindptr, rheads, weight[order], rallowed, int(target))
+    return dijkstra_all(rindptr, rheads, weight[order], rallowed, int(target))

@@ -43,7 +43,7 @@ import numpy.typing as npt
 from routeplan.kernels.cells import INF_COST, CellGraph, build_cell_graph, cost_to_go, vertex_weights
 from routeplan.kernels.dijkstra import Workspace, shortest_path, split_xy
 from routeplan.kernels.labels import LabelLimitError, LabelRoute, route_cost
-from routeplan.kernels.landmarks import NO_LANDMARKS, potential
+from routeplan.kernels.potential import NO_LANDMARKS, potential
 
 _EPS = 1e-9
 
@@ -234,7 +234,7 @@ def pareto_front_fast(
     max_cost: int | None = None,
     max_time: float | None = None,
     label_limit: int = 50_000_000,
-    initial_capacity: int = 1 << 16,
+    initial_capacity: int = 1 << 12,
     workspace: Workspace | None = None,
     stats: dict[str, float] | None = None,
 ) -> list[LabelRoute]:

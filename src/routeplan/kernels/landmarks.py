@@ -15,11 +15,14 @@ References
 
 from __future__ import annotations
 
-import heapq
-
 import numba
 import numpy as np
 import numpy.typing as npt
+
+from routeplan.kernels.dijkstra import dijkstra_all
+from routeplan.kernels.potential import NO_LANDMARKS, potential
+
+__all__ = ["NO_LANDMARKS", "compute_landmarks", "potential", "select_landmarks"]
 
 
 
@@ -39,57 +42,17 @@ def select_landmarks(xy: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.int6
     return np.asarray(sorted(set(out)), dtype=np.int64)
 
 
-@numba.njit(cache=True, inline="always")
-def potential(v, t, x, y, inv_vmax, lm_from, lm_to):  # type: ignore[no-untyped-def]
-    """Lower bound on the time from ``v`` to ``t``: straight line at top speed, and landmarks."""
-    h = 0.0
-    if inv_vmax > 0.0:
-        h = np.hypot(x[v] - x[t], y[v] - y[t]) * inv_vmax
-    for j in range(lm_from.shape[1]):
-        a = lm_to[v, j] - lm_to[t, j]
-        if a > h:
-            h = a
-        b = lm_from[t, j] - lm_from[v, j]
-        if b > h:
-            h = b
-    return h
-
-
-# (nodes, landmarks) layout: one node's bounds sit in one cache line.
-NO_LANDMARKS = np.zeros((1, 0), dtype=np.float64)
-
-
-@numba.njit(cache=True)
-def _sssp(indptr, heads, weight, source):  # type: ignore[no-untyped-def]
-    n = indptr.shape[0] - 1
-    dist = np.full(n, np.inf)
-    done = np.zeros(n, dtype=np.bool_)
-    dist[source] = 0.0
-    heap = [(0.0, np.int64(source))]
-    while heap:
-        d, u = heapq.heappop(heap)
-        if done[u]:
-            continue
-        done[u] = True
-        for k in range(indptr[u], indptr[u + 1]):
-            v = heads[k]
-            nd = d + weight[k]
-            if nd < dist[v]:
-                dist[v] = nd
-                heapq.heappush(heap, (nd, np.int64(v)))
-    return dist
-
-
 @numba.njit(cache=True, parallel=True)
 def _many(indptr, heads, weight, rindptr, rheads, rweight, landmarks):  # type: ignore[no-untyped-def]
     k = landmarks.shape[0]
     n = indptr.shape[0] - 1
+    every = np.ones(heads.shape[0], dtype=np.bool_)
     out = np.empty((2 * k, n), dtype=np.float64)
     for j in numba.prange(2 * k):
         if j < k:
-            out[j] = _sssp(indptr, heads, weight, landmarks[j])
+            out[j] = dijkstra_all(indptr, heads, weight, every, landmarks[j])
         else:
-            out[j] = _sssp(rindptr, rheads, rweight, landmarks[j - k])
+            out[j] = dijkstra_all(rindptr, rheads, rweight, every, landmarks[j - k])
     return out
 
 
