@@ -137,3 +137,25 @@ def test_console_script_end_to_end(tmp_path, cache_root):
     assert "FASTEST" in ok.stdout
     bad = subprocess.run([*exe, "route", "--osm", "newport", "--from", "Atlantis", "--to", "Marshfield", "-q"], capture_output=True, text=True, env=env, check=False)
     assert bad.returncode == 5 and bad.stderr.startswith("routeplan: unknown place")
+
+
+def test_synth_and_data_commands(tmp_path, capsys, cache_root):
+    out = tmp_path / "region.osm.pbf"
+    code, text, err = run(["synth", "--around", "Newport West and Islwyn", "-n", "3", "--out", str(out), "-q"], capsys)
+    assert code == 0, err
+    assert text.startswith("GENERATED synthetic network") and out.exists() and out.with_name(out.name + ".json").exists()
+    towns = [ln.strip().split(":")[0] for ln in text.splitlines()[1:]]
+    assert len(towns) == 3 and towns[0] == "Newport West and Islwyn Town"
+    code, text, err = run(["route", "--osm", str(out), "--from", towns[0], "--to", towns[2], "-q"], capsys)
+    assert code == 0, err
+    assert "NOTE: GENERATED synthetic network" in text
+    code, _, err = run(["synth", "--out", str(tmp_path / "x.osm.pbf")], capsys)
+    assert code == 2 and "either --around" in err
+    code, text, _ = run(["data", "info"], capsys)
+    assert code == 0 and "wpc-2024" in text and "ok" in text
+    code, text, err = run(["data", "fetch", "--boundaries", "wpc-2010", "--data-dir", str(tmp_path / "d"),
+                           "--base-url", (DATA / "boundaries" / "source").as_uri(), "-q"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "d" / "boundaries" / "source" / "Westminster_Parliamentary_Constituencies_Dec_2017_UK_BGC_2022.topojson").exists()
+    code, _, err = run(["data", "fetch", "--boundaries", "wpc-1832", "--data-dir", str(tmp_path / "d")], capsys)
+    assert code == 3 and "unknown boundary set" in err

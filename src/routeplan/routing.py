@@ -197,7 +197,7 @@ def plan_leg(
         front = pareto_front_fast(
             comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, origin.node, destination.node,
             cell_graph=net.cell_graph(frozenset(policy.exempt_classes)), ub_cost=ub, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace,
-            first_only=not need_front, max_time=max_time, stats=kstats,
+            first_only=not need_front, max_time=max_time, fastest=fast, stats=kstats,
         )
         timings["labels"] = kstats.get("labels", 0.0)
     elif engine == "reference":

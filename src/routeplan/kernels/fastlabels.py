@@ -236,6 +236,7 @@ def pareto_front_fast(
     label_limit: int = 50_000_000,
     initial_capacity: int = 1 << 12,
     workspace: Workspace | None = None,
+    fastest: tuple[float, list[int]] | None = None,
     stats: dict[str, float] | None = None,
 ) -> list[LabelRoute]:
     """Pareto front of (charge, time) routes, same contract as :func:`labels.pareto_front`.
@@ -257,6 +258,10 @@ def pareto_front_fast(
         Labels allocated up front (the store doubles as needed).
     workspace
         Scratch arrays reused across queries (:class:`routeplan.kernels.dijkstra.Workspace`).
+    fastest
+        A fastest route ``(time, edges)`` already known (it also gives ``ub_cost``).  When its
+        charge equals the lower bound at the source it *is* the answer: nothing is cheaper and
+        nothing is faster, so the label search is skipped.
     stats
         If given, receives ``labels`` (created) for benchmarks.
     """
@@ -265,14 +270,16 @@ def pareto_front_fast(
         return []
     lab = np.asarray(label)
     charge = np.asarray(label_charge, dtype=np.int64)
-    if ub_cost is None:
+    if fastest is None and ub_cost is None:
         allowed = np.ones(lab.shape[0], dtype=np.bool_)
         pos_lab = lab >= 0
         allowed[pos_lab] = charge[lab[pos_lab]] != -1
         fastest = shortest_path(indptr, heads, time_s, source, target, allowed, xy=xy, inv_vmax=inv_vmax, landmarks=landmarks, workspace=workspace)
         if fastest is None:
             return []
-        ub_cost = route_cost(fastest[1], lab, charge)[0]
+    fastest_cost = route_cost(fastest[1], lab, charge)[0] if fastest is not None else None
+    if ub_cost is None:
+        ub_cost = fastest_cost
     if max_cost is not None:
         ub_cost = min(ub_cost, max_cost)
     if source == target:
@@ -286,6 +293,14 @@ def pareto_front_fast(
     vbit[pos] = pos
     n_words = max(1, (cell_graph.n_labels + 63) // 64)
     D = cost_to_go(cell_graph.adj_ptr, cell_graph.adj, cell_graph.node_vptr, cell_graph.node_verts, vweight, target)
+    if stats is not None:
+        stats["labels"] = 0.0
+    if fastest is not None and fastest_cost is not None and fastest_cost <= ub_cost and (max_time is None or fastest[0] <= max_time):
+        lb = _h_cost(source, np.zeros(n_words, np.uint64), n_words, INF_COST, cell_graph.node_vptr, cell_graph.node_verts, vweight, vbit, D)
+        if fastest_cost == lb:
+            # The fastest route pays only what every route must pay: it is the whole front.
+            edges = tuple(int(k) for k in fastest[1])
+            return [LabelRoute(int(fastest_cost), float(fastest[0]), edges, route_cost(edges, lab, charge)[1])]
     if xy is None:
         x = y = np.zeros(1, dtype=np.float64)
         inv_vmax = 0.0
