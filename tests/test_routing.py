@@ -246,3 +246,17 @@ def test_osmnx_graph_is_accepted(b2024, tmp_path):
     # And our own network round-trips through networkx.
     again = network_from_graph(direct.to_networkx(), b2024)
     assert again.pieces.length_m.sum() == pytest.approx(2 * direct.pieces.length_m.sum(), rel=1e-6)  # two-way roads -> two one-way edges
+
+
+def test_label_limit_is_a_clear_error(newport2024, b2024):
+    """A runaway search stops with a planner-facing error (exit code 6), never a crash."""
+    from routeplan.errors import NoRouteError
+    from routeplan.kernels.fastlabels import pareto_front_fast
+    from routeplan.kernels.labels import LabelLimitError, pareto_front
+
+    c = newport2024.compile(ExpensePolicy(exempt_classes=frozenset()))
+    o, d = resolve("Duffryn", newport2024, b2024), resolve("Stow Park", newport2024, b2024)
+    for kernel in (pareto_front, pareto_front_fast):
+        with pytest.raises(LabelLimitError, match="exceeded 5 labels") as exc:
+            kernel(c.indptr, c.heads, c.time_s, c.label, c.label_charge, o.node, d.node, label_limit=5)
+        assert isinstance(exc.value, NoRouteError) and exc.value.exit_code == 6

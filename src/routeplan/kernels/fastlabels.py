@@ -233,7 +233,7 @@ def pareto_front_fast(
     first_only: bool = False,
     max_cost: int | None = None,
     max_time: float | None = None,
-    label_limit: int = 50_000_000,
+    label_limit: int = 20_000_000,
     initial_capacity: int = 1 << 12,
     workspace: Workspace | None = None,
     fastest: tuple[float, list[int]] | None = None,
@@ -254,6 +254,9 @@ def pareto_front_fast(
     xy, inv_vmax, landmarks
         Node coordinates in metres and 1 / top speed (s/m), and ALT landmark times
         (:mod:`routeplan.kernels.landmarks`), for the time bound; omit for none.
+    label_limit
+        Raise :class:`LabelLimitError` (a :class:`~routeplan.errors.NoRouteError`) past this many
+        labels: about 150 bytes each, so the default bounds a query near 3 GB.
     initial_capacity
         Labels allocated up front (the store doubles as needed).
     workspace
@@ -314,7 +317,7 @@ def pareto_front_fast(
         bool(first_only), n_words, int(label_limit), max(1, int(initial_capacity)), ws.head,
     )
     if nl < 0:
-        msg = f"label search exceeded {label_limit} labels"
+        msg = f"the exact search exceeded {label_limit:,} labels; give a time limit (--max-extra-minutes) or fewer stops"
         raise LabelLimitError(msg)
     if stats is not None:
         stats["labels"] = float(nl)

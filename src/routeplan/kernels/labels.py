@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from routeplan.errors import NoRouteError
 from routeplan.kernels import FORBIDDEN
 from routeplan.kernels.dijkstra import distances_to, edge_tails, shortest_path
 
@@ -56,8 +57,9 @@ class LabelRoute:
     labels: frozenset[int]
 
 
-class LabelLimitError(RuntimeError):
-    """The search created more labels than allowed (a guard against runaway instances)."""
+class LabelLimitError(NoRouteError):
+    """The search created more labels than allowed (a guard against runaway instances): the
+    planner gets a clear message, not a machine out of memory."""
 
 
 def route_cost(
@@ -218,7 +220,7 @@ def pareto_front(
                     survivors.append(j)
             nl = len(l_node)
             if nl >= label_limit:
-                msg = f"label search exceeded {label_limit} labels"
+                msg = f"the exact search exceeded {label_limit:,} labels; give a time limit (--max-extra-minutes) or fewer stops"
                 raise LabelLimitError(msg)
             survivors.append(nl)
             at_node[v] = survivors
