@@ -9,10 +9,8 @@ import numpy as np
 import pytest
 
 from datapaths import DATA
+from kernelcheck import compare_fast_with_reference
 from routeplan import synth
-from routeplan.kernels.dijkstra import shortest_path
-from routeplan.kernels.fastlabels import pareto_front_fast
-from routeplan.kernels.labels import pareto_front, route_cost
 from routeplan.network import build_network
 from routeplan.policy import ExpensePolicy
 
@@ -32,27 +30,8 @@ def generated(tmp_path_factory, b2024):
 
 @pytest.mark.parametrize("exempt", [("motorway", "motorway_link"), ("motorway", "motorway_link", "primary"), ()])
 def test_fast_equals_reference_on_generated(generated, exempt):
-    net = generated
-    pol = ExpensePolicy(exempt_classes=frozenset(exempt))
-    c = net.compile(pol)
-    cg = net.cell_graph(frozenset(exempt))
-    rng = np.random.default_rng(11)
-    n_pairs = 0
-    charged_routes = 0
-    while n_pairs < 60:
-        s, t = (int(v) for v in rng.integers(0, net.n_nodes, 2))
-        fp = shortest_path(c.indptr, c.heads, c.time_s, s, t)
-        if fp is None:
-            continue
-        ub = route_cost(fp[1], c.label, c.label_charge)[0]
-        ref = pareto_front(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t)
-        fast = pareto_front_fast(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t,
-                                 cell_graph=cg, ub_cost=ub, xy=net.node_xy, inv_vmax=net.inv_vmax, landmarks=net.landmarks)
-        assert [r.cost for r in fast] == [r.cost for r in ref]
-        assert [r.time_s for r in fast] == pytest.approx([r.time_s for r in ref], rel=1e-9)
-        charged_routes += ref[0].cost > 0
-        n_pairs += 1
-    assert charged_routes > 10  # the cases are not all trivial
+    charged = compare_fast_with_reference(generated, ExpensePolicy(exempt_classes=frozenset(exempt)), pairs=60, seed=11)
+    assert charged > 10  # the cases are not all trivial
 
 
 def test_motorway_saves_money_on_generated(generated):

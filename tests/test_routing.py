@@ -162,35 +162,11 @@ def test_to_networkx_is_osmnx_compatible(newport2024):
 def test_fast_engine_equals_reference_on_real_pairs(request, which):
     """The numba kernel (cell-graph charge bound, straight-line time bound) returns exactly the
     reference kernel's Pareto front on random real origin/destination pairs, under two policies."""
-    from routeplan.kernels.dijkstra import shortest_path
-    from routeplan.kernels.fastlabels import pareto_front_fast
-    from routeplan.kernels.labels import pareto_front, route_cost
+    from kernelcheck import compare_fast_with_reference
 
     net = request.getfixturevalue(which)
-    rng = np.random.default_rng(7)
     for pol in (ExpensePolicy(), ExpensePolicy(exempt_classes=frozenset({"motorway", "trunk", "primary"}))):
-        c = net.compile(pol)
-        cg = net.cell_graph(frozenset(pol.exempt_classes))
-        checked = 0
-        while checked < 40:
-            s, t = (int(v) for v in rng.integers(0, net.n_nodes, 2))
-            fp = shortest_path(c.indptr, c.heads, c.time_s, s, t)
-            if fp is None:
-                continue
-            ub = route_cost(fp[1], c.label, c.label_charge)[0]
-            ref = pareto_front(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t)
-            fast = pareto_front_fast(c.indptr, c.heads, c.time_s, c.label, c.label_charge, s, t,
-                                     cell_graph=cg, ub_cost=ub, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks,
-                                     workspace=net.workspace)
-            assert [r.cost for r in fast] == [r.cost for r in ref]
-            assert [r.time_s for r in fast] == pytest.approx([r.time_s for r in ref], rel=1e-9)
-            for r in fast:
-                assert route_cost(r.edges, c.label, c.label_charge)[0] == r.cost
-                assert c.time_s[list(r.edges)].sum() == pytest.approx(r.time_s, rel=1e-9)
-            checked += 1
-    # The shared workspace is left as found after every query.
-    ws = net.workspace
-    assert np.isinf(ws.dist).all() and (ws.pred_edge == -1).all() and not ws.done.any() and (ws.head == -1).all()
+        compare_fast_with_reference(net, pol, pairs=40, seed=7)
 
 
 def test_astar_fastest_equals_dijkstra(newport2024):

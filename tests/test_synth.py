@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas
-import osmium
 import pytest
 import shapely
 
+from datapaths import DATA
+from pbfread import Parsed, parse, sha
 from routeplan.errors import UsageError
 from routeplan.synth import (
     MIN_TOWN_NODES,
@@ -23,40 +21,8 @@ from routeplan.synth import (
     neighbours_around,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("ROUTEPLAN_DATA") or REPO.parent / "shared" / "data")
 CENTRE = "W07000105"  # Newport West and Islwyn: Welsh, near England, has a real extract too
 N_TOWNS = 6
-
-
-@dataclass
-class Parsed:
-    nodes: dict[int, tuple[float, float, dict[str, str]]] = field(default_factory=dict)
-    ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
-    node_order: list[int] = field(default_factory=list)
-    versions: set[int] = field(default_factory=set)
-    timestamps: set[str] = field(default_factory=set)
-    generator: str = ""
-
-
-def _parse(path: Path) -> Parsed:
-    out = Parsed()
-    reader = osmium.io.Reader(str(path))
-    out.generator = reader.header().get("generator")
-    reader.close()
-    for obj in osmium.FileProcessor(str(path)):
-        out.versions.add(obj.version)
-        out.timestamps.add(obj.timestamp.isoformat())
-        if obj.is_node():
-            out.node_order.append(obj.id)
-            out.nodes[obj.id] = (obj.location.lon, obj.location.lat, dict(obj.tags))
-        elif obj.is_way():
-            out.ways.append((obj.id, [n.ref for n in obj.nodes], dict(obj.tags)))
-    return out
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +47,7 @@ def region(
     out = tmp_path_factory.mktemp("synth") / "region.osm.pbf"
     result = generate_region(boundaries, SynthSpec(codes), out,
                              progress=lambda done, total: calls.append((done, total)))
-    return result, _parse(out), calls
+    return result, parse(out), calls
 
 
 def test_neighbours_around_is_compact_and_deterministic(
@@ -114,7 +80,7 @@ def test_counts_ids_and_generated_marks(region: tuple[SynthResult, Parsed, list]
     sidecar = json.loads(Path(f"{result.pbf_path}.json").read_text())
     assert sidecar["generated"] is True and "synthetic" in sidecar["note"]
     assert (sidecar["n_nodes"], sidecar["n_ways"]) == (result.n_nodes, result.n_ways)
-    assert sidecar["sha256"] == _sha(result.pbf_path)
+    assert sidecar["sha256"] == sha(result.pbf_path)
     assert tuple(sidecar["spec"]["codes"]) == result.codes
 
 
@@ -206,12 +172,12 @@ def test_output_is_deterministic_and_seeded(
 ) -> None:
     result, _, _ = region
     again = generate_region(boundaries, SynthSpec(result.codes), tmp_path / "again.osm.pbf")
-    assert _sha(again.pbf_path) == _sha(result.pbf_path)
+    assert sha(again.pbf_path) == sha(result.pbf_path)
     assert Path(f"{again.pbf_path}.json").read_text().replace("again.osm.pbf", "x") == Path(
         f"{result.pbf_path}.json"
     ).read_text().replace("region.osm.pbf", "x")
     other = generate_region(boundaries, SynthSpec(result.codes, seed=1), tmp_path / "s1.osm.pbf")
-    assert _sha(other.pbf_path) != _sha(result.pbf_path)
+    assert sha(other.pbf_path) != sha(result.pbf_path)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -220,7 +186,7 @@ def test_tiny_grid_shrinks_and_motorway_optional(
 ) -> None:
     spec = SynthSpec(("E14001172",), grid_spacing_m=5000.0, motorway=False)  # central London
     result = generate_region(boundaries, spec, tmp_path / "tiny.osm.pbf")
-    parsed = _parse(result.pbf_path)
+    parsed = parse(result.pbf_path)
     assert not any(t["highway"].startswith("motorway") for _, _, t in parsed.ways)
     street_nodes = {r for _, refs, t in parsed.ways if t["highway"] != "footway" for r in refs}
     assert len(street_nodes) >= MIN_TOWN_NODES

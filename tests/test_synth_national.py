@@ -6,19 +6,18 @@ here; the bigger presets are benchmarks, not tests.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas
 import numpy as np
-import osmium
 import pytest
 import shapely
 
 from datapaths import DATA
+from pbfread import Parsed, parse, sha
 from routeplan.errors import UsageError
 from routeplan.graph import largest_scc, split_ways
 from routeplan.osm import read_osm
@@ -37,28 +36,6 @@ MOTORWAYS = DATA / "roads" / "gb-motorways-os-openroads.fgb"
 COARSE_GB = NationalSize(None, 1000.0, 0.05, 1000.0, 2000.0, (10_000, 200_000))
 
 
-@dataclass
-class Parsed:
-    nodes: dict[int, tuple[float, float, dict[str, str]]] = field(default_factory=dict)
-    ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
-    node_order: list[int] = field(default_factory=list)
-
-
-def _parse(path: Path) -> Parsed:
-    out = Parsed()
-    for obj in osmium.FileProcessor(str(path)):
-        if obj.is_node():
-            out.node_order.append(obj.id)
-            out.nodes[obj.id] = (obj.location.lon, obj.location.lat, dict(obj.tags))
-        elif obj.is_way():
-            out.ways.append((obj.id, [n.ref for n in obj.nodes], dict(obj.tags)))
-    return out
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def boundaries() -> geopandas.GeoDataFrame:
     assert MOTORWAYS.is_file(), f"motorway skeleton missing: {MOTORWAYS} (set ROUTEPLAN_DATA)"
@@ -73,7 +50,7 @@ def county(
     out = tmp_path_factory.mktemp("national") / "county.osm.pbf"
     result = generate_national(boundaries, out, size="county", motorways_path=MOTORWAYS,
                                progress=lambda done, total: calls.append((done, total)))
-    return result, _parse(out), calls
+    return result, parse(out), calls
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +86,7 @@ def test_sidecar_marks_generated_and_records_provenance(
     result, _, _ = county
     side = json.loads(Path(f"{result.pbf_path}.json").read_text())
     assert side["generated"] is True and "synthetic" in side["note"]
-    assert side["sha256"] == _sha(result.pbf_path)
+    assert side["sha256"] == sha(result.pbf_path)
     assert (side["n_nodes"], side["n_ways"]) == (result.n_nodes, result.n_ways)
     assert side["spec"]["size"] == "county" and side["spec"]["centre_code"] == DEFAULT_CENTRE
     assert side["spec"]["motorways"] == MOTORWAYS.name
@@ -199,10 +176,10 @@ def test_output_is_deterministic_and_seeded(
 ) -> None:
     result, _, _ = county
     again = generate_national(boundaries, tmp_path / "again.osm.pbf", motorways_path=MOTORWAYS)
-    assert _sha(again.pbf_path) == _sha(result.pbf_path)
+    assert sha(again.pbf_path) == sha(result.pbf_path)
     other = generate_national(boundaries, tmp_path / "s1.osm.pbf", seed=1,
                               motorways_path=MOTORWAYS)
-    assert _sha(other.pbf_path) != _sha(result.pbf_path)
+    assert sha(other.pbf_path) != sha(result.pbf_path)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -211,7 +188,7 @@ def test_routeplan_boundaries_give_the_same_bytes(
 ) -> None:
     result, _, _ = county
     same = generate_national(b2024, tmp_path / "b.osm.pbf", motorways_path=MOTORWAYS)
-    assert _sha(same.pbf_path) == _sha(result.pbf_path)
+    assert sha(same.pbf_path) == sha(result.pbf_path)
 
 
 def test_all_gb_is_connected_across_islands_and_excludes_northern_ireland(
@@ -249,5 +226,5 @@ def test_region_far_from_motorways(boundaries: geopandas.GeoDataFrame, tmp_path:
     result = generate_national(boundaries, tmp_path / "ives.osm.pbf", size=tiny,
                                centre_code="E14001511", motorways_path=MOTORWAYS)  # St Ives
     assert tiny.nodes[0] <= result.n_nodes <= tiny.nodes[1]
-    parsed = _parse(result.pbf_path)
+    parsed = parse(result.pbf_path)
     assert not any(t["highway"].startswith("motorway") for _, _, t in parsed.ways)
