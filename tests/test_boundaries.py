@@ -61,6 +61,16 @@ def test_other_crs_is_reprojected(tmp_path, b2024):
     assert b.geom[i].equals_exact(b2024.geom[b2024.index_of["E14001063"]], tolerance=1e-6)
 
 
+def test_shapefile_in_british_national_grid(tmp_path, b2024):
+    gdf = gpd.read_file(DATA / "boundaries" / "wpc-2024.gpkg").iloc[:30].to_crs("EPSG:27700")
+    path = tmp_path / "wpc.shp"
+    gdf.to_file(path)
+    b = load_boundaries(path)
+    assert len(b) == 30 and set(b.codes) <= set(b2024.codes)
+    ref = b2024.geom[b2024.index_of[b.codes[0]]]
+    assert b.geom[b.index_of[b.codes[0]]].symmetric_difference(ref).area < 1e-6 * ref.area  # reprojection round trip
+
+
 def test_wrong_crs_is_refused(tmp_path):
     gdf = gpd.read_file(DATA / "boundaries" / "wpc-2024.gpkg").iloc[:5].to_crs("EPSG:27700")
     path = tmp_path / "lies.gpkg"

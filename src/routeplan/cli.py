@@ -302,7 +302,10 @@ def route(**o: Any) -> None:
         return
     if generated:
         click.echo("NOTE: GENERATED synthetic network (not real roads) over real constituency polygons")
-    click.echo(f"Network: {net.meta['osm_file']} ({net.n_nodes:,} nodes, {net.n_edges:,} edges), boundaries {net.meta['boundaries']}")
+    st = net.pieces.stats
+    dropped = st.get("nodes_before_scc", 0) - st.get("nodes", 0)
+    click.echo(f"Network: {net.meta['osm_file']} ({net.n_nodes:,} nodes, {net.n_edges:,} edges), boundaries {net.meta['boundaries']}; "
+               f"{dropped:,} of {st.get('nodes_before_scc', 0):,} junctions dropped outside the largest strongly connected part")
     pd = policy.describe()
     click.echo(f"Policy: {format_money(pd['day_rate_pence'])} per constituency per day; exempt: {', '.join(pd['exempt_classes']) or 'none'}"
                + (f"; {len(pd['overrides'])} overrides" if pd["overrides"] else ""))
