@@ -141,6 +141,11 @@ def _boundary_chunks(polys: npt.NDArray[np.object_], size: int = 16) -> tuple[np
     return chunks, part_poly[part_of_ring[chunk_ring]]
 
 
+def _to_global(cell: npt.NDArray[np.int64], keep_idx: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+    """Map subset-local polygon indexes back to cells of the whole boundary set (-1 stays)."""
+    return np.where(cell >= 0, keep_idx[np.maximum(cell, 0)], -1).astype(np.int32)
+
+
 def _cut_coords(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], cum: npt.NDArray[np.float64], d0: float, d1: float) -> npt.NDArray[np.float64]:
     """Coordinates of the part of a polyline between distances ``d0`` and ``d1``."""
     inner = np.flatnonzero((cum > d0) & (cum < d1))
@@ -156,7 +161,14 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     ptr = seg.geom_ptr
     seg_of_coord = np.repeat(np.arange(n_seg), np.diff(ptr))
     lines = shapely.linestrings(np.column_stack([gx, gy]), indices=seg_of_coord)
-    polys = bnd.geom_bng
+    # Only the constituencies near the roads take part (a county extract meets a handful of the
+    # 650): indexes below are local to this subset and mapped back at the end.
+    pad = params.outside_snap_m
+    near = shapely.box(gx.min() - pad, gy.min() - pad, gx.max() + pad, gy.max() + pad)
+    keep_idx = np.flatnonzero(shapely.intersects(bnd.geom_bng, near))
+    if keep_idx.size == 0:
+        keep_idx = np.arange(len(bnd))
+    polys = bnd.geom_bng[keep_idx]
     tree = shapely.STRtree(polys)
     # Boundaries cut into short chunks: a road is tested against the few chunks near it, never
     # against a whole constituency outline of thousands of vertices.
@@ -287,7 +299,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
         fwd=seg.fwd[P_seg_arr],
         bwd=seg.bwd[P_seg_arr],
         way=seg.way[P_seg_arr],
-        cell=np.concatenate([s_cell, np.asarray(P_cell, dtype=np.int64)]).astype(np.int32),
+        cell=_to_global(np.concatenate([s_cell, np.asarray(P_cell, dtype=np.int64)]), keep_idx),
         flag=flag_all,
         length_m=np.concatenate([lengths[sidx], np.asarray(P_len, dtype=np.float64)]),
         geom_ptr=np.concatenate([[0], np.cumsum(glens)]).astype(np.int64),
