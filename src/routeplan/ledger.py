@@ -16,7 +16,6 @@ from routeplan.locate import Stop
 from routeplan.network import Network
 from routeplan.overlay import OUTSIDE, OUTSIDE_SNAPPED
 from routeplan.policy import AVOID, ExpensePolicy
-from routeplan.vehicle import CLASS_NAMES
 
 
 @dataclass(frozen=True)
@@ -157,4 +156,4 @@ def format_money(pence: int) -> str:
     return f"£{pence / 100:,.2f}"
 
 
-__all__ = ["CLASS_NAMES", "Charge", "Ledger", "build_ledger", "format_money"]
+__all__ = ["Charge", "Ledger", "build_ledger", "format_money"]
