@@ -16,7 +16,7 @@ import numpy as np
 from routeplan.boundaries import Boundaries
 from routeplan.errors import DataError
 from routeplan.network import Network, assemble
-from routeplan.osm import OsmRoads, Place
+from routeplan.osm import OsmRoads, Place, road_label
 from routeplan.overlay import OverlayParams
 from routeplan.vehicle import CLASS_CODES, ROAD_CLASSES, CoachProfile, way_access, way_speed_kph
 
@@ -82,8 +82,7 @@ def roads_from_graph(G: Any, profile: CoachProfile | None = None) -> OsmRoads:
         w_id.append(int(osmid) if isinstance(osmid, (int, np.integer)) else -k - 1)
         w_cls.append(CLASS_CODES[hw])
         w_kph.append(float(d["speed_kph"]) if "speed_kph" in d and "maxspeed" not in d else way_speed_kph(tags, profile))
-        ref, name = tags.get("ref", ""), tags.get("name", "")
-        w_name.append(f"{ref} {name}".strip() if ref and name else (ref or name or f"unnamed {hw}"))
+        w_name.append(road_label(tags))
     if not w_id:
         msg = "the graph has no edges a coach may use"
         raise DataError(msg)

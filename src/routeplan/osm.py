@@ -64,6 +64,12 @@ class OsmRoads:
     skipped_ways: int  # highway ways a coach may not use
 
 
+def road_label(tags: dict[str, str]) -> str:
+    """How the ledger names a road: ``"A48 Cardiff Road"``, ``"A48"``, ``"Cardiff Road"`` or
+    ``"unnamed residential"``."""
+    return " ".join(t for t in (tags.get("ref"), tags.get("name")) if t) or f"unnamed {tags.get('highway', 'road')}"
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         msg = f"OSM file not found: {path}"
@@ -147,8 +153,7 @@ def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: P
                 w_bwd.append(bwd)
                 w_nodes.extend(refs)
                 w_ptr.append(len(w_nodes))
-                ref = tags.get("ref", "")
-                w_name.append(f"{ref} {name}".strip() if ref and name else (ref or name or f"unnamed {tags['highway']}"))
+                w_name.append(road_label(tags))
             elif obj.is_node():
                 tags = {t.k: t.v for t in obj.tags}
                 d = node_delay_s(tags, profile)

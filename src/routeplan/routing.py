@@ -225,7 +225,7 @@ def plan_leg(
         fastest_lr = front[-1]  # the cheapest among the equally fastest
     fastest = mk("fastest", fastest_lr)
     routes = tuple(mk(f"pareto-{i + 1}", lr) for i, lr in enumerate(front)) if alternatives else ()
-    _check_consistency(comp, chosen, cheapest, already_charged, stops, net, policy)
+    _check_consistency(chosen, cheapest, stops, charges, policy)
     return Leg(
         stops=stops,
         policy=policy,
@@ -238,11 +238,10 @@ def plan_leg(
     )
 
 
-def _check_consistency(comp: Compiled, lr: LabelRoute, route: Route, already: Sequence[str], stops: Sequence[Stop], net: Network, policy: ExpensePolicy) -> None:
+def _check_consistency(lr: LabelRoute, route: Route, stops: Sequence[Stop], charges: np.ndarray, policy: ExpensePolicy) -> None:
     """The kernel's charge plus the stops' charges must equal the ledger total (a bug otherwise)."""
     stop_cells = {s.cell for s in stops if s.cell >= 0} if policy.charge_stops else set()
-    full = policy.label_charges(net.cell_codes, net.cell_names, already)
-    stop_pence = sum(int(full[c]) for c in stop_cells if full[c] > 0)
+    stop_pence = sum(int(charges[c]) for c in stop_cells if charges[c] > 0)
     if lr.cost + stop_pence != route.cost_pence:
         msg = f"internal error: kernel charge {lr.cost}+{stop_pence} != ledger {route.cost_pence}"
         raise AssertionError(msg)
