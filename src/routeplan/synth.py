@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import geopandas
 import numpy as np
@@ -440,6 +440,16 @@ def _write_pbf(xy: np.ndarray, node_tags: dict[int, dict[str, str]],
     return bbox, lon, lat
 
 
+def _write_sidecar(out: Path, result: SynthResult, extra: dict[str, Any], codes: Any, bbox: Any, town_pos: dict[str, Any]) -> None:
+    """The JSON beside a generated PBF: says GENERATED, and how it was made (atomic, sorted keys)."""
+    sidecar = {"generated": True, "note": NOTE, "generator": GENERATOR, **extra, "pbf": out.name,
+               "n_nodes": result.n_nodes, "n_ways": result.n_ways, "codes": list(codes), "bbox": list(bbox),
+               "towns": {k: list(v) for k, v in town_pos.items()}}
+    with atomic_write(Path(f"{out}.json")) as fh:
+        json.dump(sidecar, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
 def generate_region(boundaries: geopandas.GeoDataFrame, spec: SynthSpec, out_path: str | Path, *,
                     progress: Callable[[int, int], None] | None = None) -> SynthResult:
     """Generate the synthetic network for `spec` over `boundaries` and write `out_path`
@@ -481,13 +491,7 @@ def generate_region(boundaries: geopandas.GeoDataFrame, spec: SynthSpec, out_pat
     town_pos = {f"{t.name} Town": latlon[t.place - 1] for t in towns}
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     result = SynthResult(out, len(b.xy), len(b.ways), codes, bbox, town_pos)
-    sidecar = {"generated": True, "note": NOTE, "generator": GENERATOR, "spec": asdict(spec),
-               "pbf": out.name, "sha256": digest, "n_nodes": result.n_nodes,
-               "n_ways": result.n_ways, "codes": list(codes), "bbox": list(bbox),
-               "towns": {k: list(v) for k, v in town_pos.items()}}
-    with atomic_write(Path(f"{out}.json")) as fh:
-        json.dump(sidecar, fh, indent=2, sort_keys=True)
-        fh.write("\n")
+    _write_sidecar(out, result, {"spec": asdict(spec), "sha256": digest}, codes, bbox, town_pos)
     report(total, total)
     logger.info("synthetic region %s: %d towns, %d nodes, %d ways in %.2fs", out.name,
                 len(codes), result.n_nodes, result.n_ways, time.perf_counter() - t0)
@@ -1017,14 +1021,8 @@ def generate_national(boundaries: geopandas.GeoDataFrame | Boundaries, out_path:
              "motorway_nodes": len(mw.xy), "motorway_ways": len(mw.ways),
              "motorway_refs": sorted({r for _, r in mw.ways if r}),
              "motorway_fragments_dropped": mw.dropped, "junctions": n_junctions}
-    sidecar = {"generated": True, "note": NOTE, "generator": GENERATOR, "spec": spec,
-               "motorway_attribution": MOTORWAY_ATTRIBUTION, "stats": stats,
-               "pbf": out.name, "sha256": sha256_file(out), "n_nodes": result.n_nodes,
-               "n_ways": result.n_ways, "codes": list(codes), "bbox": list(bbox),
-               "towns": {k: list(v) for k, v in town_pos.items()}}
-    with atomic_write(Path(f"{out}.json")) as fh:
-        json.dump(sidecar, fh, indent=2, sort_keys=True)
-        fh.write("\n")
+    _write_sidecar(out, result, {"spec": spec, "motorway_attribution": MOTORWAY_ATTRIBUTION, "stats": stats,
+                                 "sha256": sha256_file(out)}, codes, bbox, town_pos)
     report(total, total)
     logger.info("synthetic %s network %s: %d towns, %d nodes, %d ways, %d junctions in %.1fs",
                 preset, out.name, len(codes), result.n_nodes, result.n_ways, n_junctions,
