@@ -3,8 +3,8 @@ import shutil
 import geopandas as gpd
 import pytest
 import shapely
-
 from datapaths import DATA
+
 from routeplan.boundaries import from_polygons, load_boundaries, manifest
 from routeplan.errors import DataError
 
@@ -119,3 +119,46 @@ def test_from_polygons_repairs_and_sorts():
     assert b.codes == ("A", "Z") and b.fixed_invalid == 1 and b.geom[1].is_valid
     with pytest.raises(DataError, match="not unique"):
         from_polygons("t", ["A", "A"], ["a", "b"], [shapely.box(0, 51, 0.1, 51.1)] * 2)
+
+
+def test_manifest_ships_in_the_package_and_the_repo_copy_is_the_same():
+    """`pip install .` (not editable) has no repo beside it: the manifest is package data, and
+    data/boundaries/manifest.toml (which the project brief requires) is a link to it."""
+    from pathlib import Path
+
+    from datapaths import REPO
+
+    import routeplan
+    from routeplan import boundaries
+
+    pkg = Path(routeplan.__file__).resolve().parent
+    assert boundaries.MANIFEST.resolve() == (pkg / "data" / "boundaries.toml").resolve()
+    repo_copy = REPO / "data" / "boundaries" / "manifest.toml"
+    assert repo_copy.is_symlink() and not Path(repo_copy.readlink()).is_absolute()
+    assert repo_copy.read_bytes() == boundaries.MANIFEST.read_bytes()
+    assert {"wpc-2010", "wpc-2024"} <= set(manifest())
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert '"data/*.toml"' in pyproject
+
+
+def test_directory_or_unreadable_file_is_a_data_error(tmp_path, monkeypatch):
+    import os
+
+    import routeplan.boundaries as rb
+
+    folder = tmp_path / "wpc.gpkg"
+    folder.mkdir()
+    with pytest.raises(DataError, match="is a directory"):
+        load_boundaries(folder)
+    locked = tmp_path / "locked.gpkg"
+    shutil.copy(DATA / "boundaries" / "wpc-2024.gpkg", locked)
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads anything: make the read fail as it would for a user
+
+        def denied(path):
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr(rb, "sha256_file", denied)
+    with pytest.raises(DataError, match="cannot read boundary file .*Permission denied") as exc:
+        load_boundaries(locked)
+    assert "\n" not in str(exc.value)

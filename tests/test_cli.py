@@ -84,7 +84,7 @@ def test_route_text_map_and_ledger(tmp_path, capsys, cache_root, bset):
         (["--from", "Duffryn", "--to", "Stow Park", "--avoid", "Newport West and Islwyn"], 6, "hard-avoid"),
         (["--from", "Stow Park", "--to", "Marshfield", "--avoid", "Atlantis"], 4, "names no constituency"),
         (["--from", "Stow Park", "--to", "Marshfield", "--exempt", "motorways"], 4, "unknown road classes"),
-        (["--from", "Stow Park", "--to", "Marshfield", "--max-extra-minutes", "-3"], 2, "must not be negative"),
+        (["--from", "Stow Park", "--to", "Marshfield", "--max-extra-minutes", "-3"], 2, "out of range"),
     ],
 )
 def test_bad_input_is_one_line(capsys, cache_root, args, code, msg):

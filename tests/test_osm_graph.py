@@ -2,14 +2,13 @@ import bz2
 
 import numpy as np
 import pytest
+from datapaths import NEWPORT, RUTLAND
+from drawn import write_osm
 
 from routeplan.errors import DataError
 from routeplan.graph import largest_scc, split_ways
 from routeplan.osm import read_osm
 from routeplan.vehicle import CoachProfile
-
-from datapaths import NEWPORT, RUTLAND
-from drawn import write_osm
 
 PICTURE = """
 a - b - c
@@ -95,3 +94,22 @@ def test_real_extracts():
     # Keeping the largest SCC drops only a small part of the junctions.
     assert seg.stats["nodes"] / seg.stats["nodes_before_scc"] > 0.9
     assert np.all(np.diff(seg.geom_ptr) >= 2)
+
+
+def test_real_and_drawn_files_are_not_generated(tmp_path):
+    """GENERATED comes from the file's own header/tags: a drawn map (another generator, no
+    routeplan-synth tags) is not, even with a sidecar that claims it is."""
+    path = tmp_path / "m.osm"
+    write_osm(path, PICTURE, [("abc", {"highway": "primary"})])
+    (tmp_path / "m.osm.json").write_text('{"generated": true}')
+    assert read_osm(path, CoachProfile()).generated is False
+    tagged = tmp_path / "t.osm"
+    write_osm(tagged, PICTURE, [("abc", {"highway": "primary", "source": "routeplan-synth"})])
+    assert read_osm(tagged, CoachProfile()).generated is True
+
+
+def test_directory_is_not_an_osm_file(tmp_path):
+    folder = tmp_path / "x.osm.pbf"
+    folder.mkdir()
+    with pytest.raises(DataError, match="not a file"):
+        read_osm(folder, CoachProfile())

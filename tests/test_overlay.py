@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from drawn import cell_box, write_osm
+
 from routeplan.boundaries import from_polygons
 from routeplan.graph import largest_scc, split_ways
 from routeplan.osm import read_osm
@@ -14,12 +14,12 @@ from routeplan.vehicle import CoachProfile
 LINE = "a - - - - - - - - b"
 
 
-def _pieces(tmp_path, picture, ways, polys, params=OverlayParams()):
+def _pieces(tmp_path, picture, ways, polys, params=None):
     path = tmp_path / "m.osm"
     write_osm(path, picture, ways)
     seg = largest_scc(split_ways(read_osm(path, CoachProfile())))
     bnd = from_polygons("drawn", [f"C{i}" for i in range(len(polys))], [f"Cell {i}" for i in range(len(polys))], polys)
-    return overlay(seg, bnd, params), bnd
+    return overlay(seg, bnd, params or OverlayParams()), bnd
 
 
 def test_crossing_splits_the_road(tmp_path):
@@ -87,3 +87,107 @@ def test_real_overlay_conserves_length(newport2024, newport2010):
             x, y = to_bng(pc.geom_lon[s:e], pc.geom_lat[s:e])
             assert np.hypot(np.diff(x), np.diff(y)).sum() == pytest.approx(pc.length_m[p], rel=1e-6, abs=0.01)
         assert (pc.cell >= 0).mean() > 0.99
+
+
+def test_zero_snap_means_no_snapping(tmp_path):
+    polys = [cell_box(-1, -1, 3, 1), cell_box(6, -1, 10, 1)]
+    pc, _ = _pieces(tmp_path, LINE, [("ab", {"highway": "primary"})], polys, OverlayParams(outside_snap_m=0))
+    assert (pc.flag == OUTSIDE_SNAPPED).sum() == 0 and (pc.flag == OUTSIDE).sum() == 1
+    assert pc.length_m[pc.cell < 0].sum() == pytest.approx(300, rel=0.02)
+    far, _ = _pieces(tmp_path, LINE, [("ab", {"highway": "primary"})], [cell_box(40, 0, 50, 1)], OverlayParams(outside_snap_m=0.0))
+    assert far.cell.tolist() == [-1] and far.flag.tolist() == [OUTSIDE]
+    assert OverlayParams(outside_snap_m=0).key() == OverlayParams(outside_snap_m=0.0).key()
+
+
+@pytest.mark.parametrize(
+    ("kw", "name"),
+    [
+        ({"incursion_tol_m": float("nan")}, "incursion_tol_m"),
+        ({"incursion_tol_m": -1.0}, "incursion_tol_m"),
+        ({"incursion_tol_m": 1500.0}, "incursion_tol_m"),
+        ({"incursion_tol_m": "25"}, "incursion_tol_m"),
+        ({"outside_snap_m": float("inf")}, "outside_snap_m"),
+        ({"outside_snap_m": -5.0}, "outside_snap_m"),
+        ({"outside_snap_m": 60_000.0}, "outside_snap_m"),
+        ({"outside_snap_m": True}, "outside_snap_m"),
+    ],
+)
+def test_bad_overlay_params_name_the_parameter(kw, name):
+    from routeplan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=name) as exc:
+        OverlayParams(**kw)
+    assert "--" not in str(exc.value)  # the library names its parameter, not a CLI flag
+
+
+def test_edge_values_are_accepted():
+    assert OverlayParams(incursion_tol_m=0, outside_snap_m=50_000).incursion_tol_m == 0.0
+    assert OverlayParams(incursion_tol_m=1000.0).outside_snap_m == 2000.0
+
+
+# -- coverage: a boundary set that does not cover the roads is refused (issue 12 item 4) ------
+
+
+@pytest.fixture(scope="module")
+def rutland_only():
+    import geopandas as gpd
+    from datapaths import DATA
+
+    gdf = gpd.read_file(DATA / "boundaries" / "wpc-2024.gpkg")
+    sub = gdf[gdf["name"].str.contains("Rutland")]
+    assert len(sub) >= 1
+    return from_polygons("rutland-only", list(sub["code"]), list(sub["name"]), sub.geometry.to_numpy())
+
+
+@pytest.mark.integration
+def test_boundaries_that_miss_the_network_are_refused(rutland_only, tmp_path):
+    from datapaths import NEWPORT
+
+    from routeplan.errors import DataError
+    from routeplan.network import build_network
+
+    with pytest.raises(DataError, match=r"rutland-only covers only 0\.0 % of the road km in newport-2023-06-13\.osm\.pbf "
+                                        r"\(100\.0 % lies outside every constituency; the limit is 5 %\)") as exc:
+        build_network(NEWPORT, rutland_only, cache_dir=tmp_path)
+    assert "\n" not in str(exc.value)
+    assert not list(tmp_path.glob("network-*"))  # a refused build is not cached
+    # Asked for explicitly, it builds; and the stored km say how much is uncovered.
+    net = build_network(NEWPORT, rutland_only, cache_dir=tmp_path, max_outside_share=1.0)
+    assert net.meta["outside_km"] == pytest.approx(net.meta["road_km"]) and net.meta["road_km"] > 100
+    # A cache hit is checked too.
+    with pytest.raises(DataError, match="100.0 % lies outside"):
+        build_network(NEWPORT, rutland_only, cache_dir=tmp_path)
+
+
+@pytest.mark.integration
+def test_real_networks_are_covered(newport2024, rutland2024):
+    for net in (newport2024, rutland2024):
+        assert 0 <= net.meta["outside_km"] < 0.05 * net.meta["road_km"]
+        assert net.meta["road_km"] == pytest.approx(net.pieces.length_m.sum() / 1000)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -0.01, 1.5, float("inf")])
+def test_max_outside_share_is_validated(bad, b2024, tmp_path):
+    from datapaths import NEWPORT
+
+    from routeplan.errors import ConfigError
+    from routeplan.network import build_network
+
+    with pytest.raises(ConfigError, match="max_outside_share"):
+        build_network(NEWPORT, b2024, cache_dir=tmp_path, max_outside_share=bad)
+
+
+def test_graph_outside_the_boundaries_is_refused(tmp_path, b2024):
+    """network_from_graph checks coverage as build_network does (the drawn grid lies in the
+    Severn estuary, outside every wpc-2024 polygon)."""
+    import osmnx as ox
+
+    from routeplan.errors import DataError
+    from routeplan.interop import network_from_graph
+
+    path = tmp_path / "m.osm"
+    write_osm(path, LINE, [("ab", {"highway": "primary"})])
+    G = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    with pytest.raises(DataError, match="outside every constituency"):
+        network_from_graph(G, b2024)
+    assert network_from_graph(G, b2024, max_outside_share=1.0).meta["outside_km"] > 0

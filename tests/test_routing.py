@@ -187,7 +187,7 @@ def test_astar_fastest_equals_dijkstra(newport2024):
 def direct_len(path, bnd, tmp_path):
     from routeplan.network import build_network
 
-    return build_network(path, bnd, cache_dir=tmp_path / "c").pieces.length_m.sum()
+    return build_network(path, bnd, cache_dir=tmp_path / "c", max_outside_share=1.0).pieces.length_m.sum()
 
 
 def test_osmnx_graph_is_accepted(b2024, tmp_path):
@@ -205,10 +205,10 @@ def test_osmnx_graph_is_accepted(b2024, tmp_path):
                           ("efg", {"highway": "residential"}), ("cf", {"highway": "tertiary"}), ("dg", {"highway": "residential"})])
     # Unsimplified, so that no edge merges ways of different classes (osmnx keeps a list then).
     G = ox.graph_from_xml(path, simplify=False, retain_all=True)
-    via_osmnx = network_from_graph(G, b2024)
-    simplified = network_from_graph(ox.graph_from_xml(path, simplify=True, retain_all=True), b2024)
+    via_osmnx = network_from_graph(G, b2024, max_outside_share=1.0)  # drawn in the estuary
+    simplified = network_from_graph(ox.graph_from_xml(path, simplify=True, retain_all=True), b2024, max_outside_share=1.0)
     assert simplified.n_nodes == 2 and simplified.pieces.length_m.sum() == pytest.approx(2 * direct_len(path, b2024, tmp_path), rel=1e-3)
-    direct = build_network(path, b2024, cache_dir=tmp_path / "c")
+    direct = build_network(path, b2024, cache_dir=tmp_path / "c", max_outside_share=1.0)
     for net in (via_osmnx, direct):
         assert net.pieces.length_m.sum() > 0
     # The same trip a -> g takes the same time either way.
@@ -220,7 +220,7 @@ def test_osmnx_graph_is_accepted(b2024, tmp_path):
         return plan_leg(net, mk(ia), mk(ig))
     assert trip(via_osmnx).fastest.time_s == pytest.approx(trip(direct).fastest.time_s, rel=1e-6)
     # And our own network round-trips through networkx.
-    again = network_from_graph(direct.to_networkx(), b2024)
+    again = network_from_graph(direct.to_networkx(), b2024, max_outside_share=1.0)
     assert again.pieces.length_m.sum() == pytest.approx(2 * direct.pieces.length_m.sum(), rel=1e-6)  # two-way roads -> two one-way edges
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 import geopandas
 import pytest
 import shapely
-
 from datapaths import DATA
 from pbfread import Parsed, parse, sha
+
 from routeplan.errors import UsageError
 from routeplan.synth import (
     MIN_TOWN_NODES,
@@ -150,7 +151,7 @@ def test_coach_network_is_strongly_connected(region: tuple[SynthResult, Parsed, 
     for _, refs, t in parsed.ways:
         if t["highway"] == "footway" or t.get("maxheight") or t.get("access") == "private":
             continue
-        for a, b in zip(refs, refs[1:], strict=False):
+        for a, b in itertools.pairwise(refs):
             fwd[a].add(b)
             rev[b].add(a)
             if t.get("oneway") != "yes":
@@ -192,3 +193,29 @@ def test_tiny_grid_shrinks_and_motorway_optional(
     assert len(street_nodes) >= MIN_TOWN_NODES
     with pytest.raises(UsageError):
         generate_region(boundaries, SynthSpec(("E14001172", "NOPE")), tmp_path / "bad.osm.pbf")
+
+
+def test_generated_is_read_from_the_pbf_itself_not_the_sidecar(
+    region: tuple[SynthResult, Parsed, list], tmp_path: Path, b2024
+) -> None:
+    """The sidecar can go missing (copied without it, deleted): the file still says GENERATED.
+    And a cache hit names the file given, not the one the cached build was made from."""
+    import shutil
+
+    from routeplan.network import build_network
+    from routeplan.osm import read_osm
+    from routeplan.vehicle import CoachProfile
+
+    result, _, _ = region
+    lone = tmp_path / "lone.osm.pbf"
+    shutil.copy(result.pbf_path, lone)
+    assert not Path(f"{lone}.json").exists()
+    assert read_osm(lone, CoachProfile()).generated is True
+    net = build_network(lone, b2024, cache_dir=tmp_path / "c")
+    assert net.meta["generated"] is True and net.meta["cache"] == "miss"
+    renamed = tmp_path / "renamed.osm.pbf"
+    shutil.copy(lone, renamed)
+    hit = build_network(renamed, b2024, cache_dir=tmp_path / "c")
+    assert hit.meta["cache"] == "hit" and hit.meta["generated"] is True
+    assert hit.meta["osm_file"] == "renamed.osm.pbf"
+    assert build_network(lone, b2024, cache_dir=tmp_path / "c").meta["osm_file"] == "lone.osm.pbf"

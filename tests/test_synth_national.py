@@ -15,9 +15,9 @@ import geopandas
 import numpy as np
 import pytest
 import shapely
-
 from datapaths import DATA
 from pbfread import Parsed, parse, sha
+
 from routeplan.errors import UsageError
 from routeplan.graph import largest_scc, split_ways
 from routeplan.osm import read_osm

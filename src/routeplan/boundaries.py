@@ -9,6 +9,7 @@ metric work in the overlay.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -22,12 +23,16 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from routeplan import cache as rcache
 from routeplan import settings
 from routeplan.errors import DataError
 
 log = logging.getLogger(__name__)
+_CODE = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()
 
-MANIFEST = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "manifest.toml"
+# Ships inside the package (``pip install .`` works); ``data/boundaries/manifest.toml`` in the
+# repository is a symlink to it.
+MANIFEST = Path(__file__).resolve().parent / "data" / "boundaries.toml"
 BNG = "EPSG:27700"
 # Generous lon/lat box around the UK: a file outside it is in the wrong CRS.
 UK_BOX = (-11.0, 49.0, 3.0, 61.5)
@@ -77,7 +82,7 @@ class Boundaries:
 
 @cache
 def manifest() -> dict[str, dict[str, Any]]:
-    """The boundary sets routeplan knows, from ``data/boundaries/manifest.toml``."""
+    """The boundary sets routeplan knows, from the packaged ``routeplan/data/boundaries.toml``."""
     with MANIFEST.open("rb") as fh:
         return dict(tomllib.load(fh)["sets"])
 
@@ -85,7 +90,7 @@ def manifest() -> dict[str, dict[str, Any]]:
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a file, read in chunks."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:  # noqa: PTH123
+    with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -112,6 +117,9 @@ def resolve(spec: str | os.PathLike[str], data_dir: str | os.PathLike[str] | Non
     path = Path(spec)
     if not path.exists():
         msg = f"unknown boundary set or missing file: {spec!r} (known sets: {', '.join(sorted(sets))})"
+        raise DataError(msg)
+    if path.is_dir():
+        msg = f"boundary file {path} is a directory; give a GeoPackage, GeoJSON, TopoJSON or Shapefile"
         raise DataError(msg)
     return path, {"name": path.stem, "attribution": f"Boundaries: {path.name} (see its licence)"}
 
@@ -156,46 +164,65 @@ def load_boundaries(
         Missing or unreadable file, checksum mismatch for a known set, wrong CRS, no polygons.
     """
     path, entry = resolve(spec, data_dir)
-    digest = sha256_file(path)
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        msg = f"cannot read boundary file {path}: {exc.strerror or exc}"
+        raise DataError(msg) from exc
     if verify and "sha256" in entry and digest != entry["sha256"]:
         msg = f"boundary file {path} does not match the checksum of set {entry['name']} (got {digest[:12]}…, want {entry['sha256'][:12]}…)"
         raise DataError(msg)
-    key = hashlib.sha1(
-        "|".join([digest, entry["name"], str(code_field), str(name_field), hashlib.sha1(Path(__file__).read_bytes()).hexdigest()]).encode()
-    ).hexdigest()
-    entry_path = settings.cache_dir() / f"boundaries-{key}.npz"
-    if cache and entry_path.exists():
-        got = _load_cached(entry_path, entry, digest, path)
-        if got is not None:
-            return got
+    key = rcache.make_key("boundaries", digest, entry["name"], str(code_field), str(name_field), _CODE)
+    if cache:
+        arrays = rcache.load("boundaries", key)
+        if arrays is not None:
+            got = _from_arrays(arrays, entry, digest, path)
+            if got is not None:
+                return got
     bnd = _read_file(path, entry, digest, code_field, name_field)
     if cache:
-        _save_cached(entry_path, bnd)
+        rcache.save("boundaries", key, _to_arrays(bnd))
     return bnd
 
 
-def _save_cached(path: Path, bnd: Boundaries) -> None:
-    from routeplan.atomic import atomic_path
-
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # noqa: PTH123
-        np.savez(
-            fh,
-            codes=np.asarray(bnd.codes, dtype=str),
-            names=np.asarray(bnd.names, dtype=str),
-            wkb=np.asarray(shapely.to_wkb(bnd.geom), dtype=object).astype(bytes),
-            wkb_bng=np.asarray(shapely.to_wkb(bnd.geom_bng), dtype=object).astype(bytes),
-            fixed=np.asarray([bnd.fixed_invalid]),
-        )
+def _pack(geoms: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Exact geometry, compactly: every WKB concatenated, with offsets (n + 1)."""
+    wkb = [bytes(b) for b in shapely.to_wkb(geoms)]
+    offsets = np.zeros(len(wkb) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in wkb], out=offsets[1:])
+    return np.frombuffer(b"".join(wkb), dtype=np.uint8), offsets
 
 
-def _load_cached(path: Path, entry: dict[str, Any], digest: str, source: Path) -> Boundaries | None:
+def _unpack(blob: npt.NDArray[np.generic], offsets: npt.NDArray[np.generic]) -> npt.NDArray[np.object_]:
+    raw = bytes(blob.astype(np.uint8))
+    cuts = offsets.astype(np.int64).tolist()
+    return np.asarray(shapely.from_wkb([raw[s:e] for s, e in itertools.pairwise(cuts)]), dtype=object)
+
+
+def _to_arrays(bnd: Boundaries) -> dict[str, npt.NDArray[np.generic]]:
+    wkb, off = _pack(bnd.geom)
+    wkb_bng, off_bng = _pack(bnd.geom_bng)
+    return {
+        "codes": np.asarray(bnd.codes, dtype=str),
+        "names": np.asarray(bnd.names, dtype=str),
+        "wkb": wkb,
+        "wkb_offsets": off,
+        "wkb_bng": wkb_bng,
+        "wkb_bng_offsets": off_bng,
+        "fixed": np.asarray([bnd.fixed_invalid], dtype=np.int64),
+    }
+
+
+def _from_arrays(z: dict[str, npt.NDArray[np.generic]], entry: dict[str, Any], digest: str, source: Path) -> Boundaries | None:
     try:
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # noqa: PTH123
-            geom = shapely.from_wkb(z["wkb"])
-            bng = shapely.from_wkb(z["wkb_bng"])
-            codes, names, fixed = tuple(z["codes"].tolist()), tuple(z["names"].tolist()), int(z["fixed"][0])
-    except Exception as exc:  # noqa: BLE001 - a damaged cache entry is rebuilt, never trusted
-        log.warning("ignoring damaged boundary cache %s: %s", path, exc)
+        geom = _unpack(z["wkb"], z["wkb_offsets"])
+        bng = _unpack(z["wkb_bng"], z["wkb_bng_offsets"])
+        codes, names, fixed = tuple(str(c) for c in z["codes"].tolist()), tuple(str(n) for n in z["names"].tolist()), int(z["fixed"][0])
+        if not (len(codes) == len(names) == geom.shape[0] == bng.shape[0]):
+            msg = "array lengths differ"
+            raise ValueError(msg)
+    except (KeyError, ValueError, IndexError, shapely.errors.GEOSException) as exc:
+        log.warning("ignoring unusable boundary cache entry (it will be rebuilt): %s", exc)
         return None
     shapely.prepare(geom)
     shapely.prepare(bng)

@@ -1,22 +1,30 @@
 """``routeplan`` command line: parse into settings and policy, call the library, print.
 
 Errors a planner can cause are :class:`~routeplan.errors.RouteplanError`: one line on stderr
-and that error's exit code (2 usage, 3 data, 4 config, 5 locate, 6 no route).  Anything else is
-a bug: one line naming a log file that holds the traceback, exit 1 (``--debug`` shows it).
+and that error's exit code (2 usage, 3 data, 4 config, 5 locate, 6 no route; 130 interrupted,
+143 terminated).  Anything else is a bug: one line naming a log file that holds the traceback,
+exit 1 (``--debug`` shows it).  The library names its parameters (``max_snap_m``); this module
+maps them to the flags a planner typed (``--max-snap``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import logging
+import math
 import os
+import re
+import signal
 import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -26,14 +34,49 @@ from routeplan.errors import ConfigError, DataError, RouteplanError, UsageError
 
 log = logging.getLogger("routeplan")
 
+# Library parameter names -> the CLI flags that set them, for error messages.
+PARAM_FLAGS: dict[str, str] = {
+    "max_extra_minutes": "--max-extra-minutes",
+    "max_detour_percent": "--max-detour-percent",
+    "max_snap_m": "--max-snap",
+    "incursion_tol_m": "--incursion-tolerance",
+    "max_outside_share": "--max-outside-percent",
+}
+_PARAM_RE = re.compile(r"\b(" + "|".join(map(re.escape, PARAM_FLAGS)) + r")\b")
+
+
+class FiniteFloat(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click stubs
+    """A float that is finite and within ``[lo, hi]``: NaN, ±inf and absurd values are usage errors."""
+
+    name = "number"
+
+    def __init__(self, lo: float, hi: float, *, lo_open: bool = False, unit: str = "") -> None:
+        self.lo, self.hi, self.lo_open, self.unit = lo, hi, lo_open, unit
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            x = value
+        else:
+            try:
+                x = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(x):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        low_bad = x <= self.lo if self.lo_open else x < self.lo
+        if low_bad or x > self.hi:
+            lo = f"> {self.lo:g}" if self.lo_open else f">= {self.lo:g}"
+            self.fail(f"{x:g} is out of range (must be {lo} and <= {self.hi:g}{self.unit})", param, ctx)
+        return x
+
 
 # -- shared options ------------------------------------------------------------------------------
 def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--data-dir``/``--cache-dir``/``--no-cache``/``-v``/``-q``/``--debug`` for every command."""
     for opt in reversed(
         [
-            click.option("--data-dir", type=click.Path(file_okay=False), envvar=settings.DATA_ENV, help=f"Data folder with osm/ and boundaries/ (env {settings.DATA_ENV})."),
-            click.option("--cache-dir", type=click.Path(file_okay=False), envvar=settings.CACHE_ENV, help=f"Cache for built graphs (env {settings.CACHE_ENV})."),
+            click.option("--data-dir", envvar=settings.DATA_ENV, help=f"Data folder with osm/ and boundaries/ (env {settings.DATA_ENV})."),
+            click.option("--cache-dir", envvar=settings.CACHE_ENV, help=f"Cache for built graphs (env {settings.CACHE_ENV})."),
             click.option("--no-cache", is_flag=True, help="Build the graph afresh and do not store it."),
             click.option("-v", "--verbose", count=True, help="More log output on stderr."),
             click.option("-q", "--quiet", is_flag=True, help="No progress output."),
@@ -49,6 +92,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="routeplan: %(message)s", stream=sys.stderr, force=True)
 
 
+_BARS: list[_Progress] = []
+
+
 class _Progress:
     """tqdm bars on stderr for the library's progress callbacks (CLI only; the library never prints)."""
 
@@ -57,6 +103,7 @@ class _Progress:
         self.bar: Any = None
         self.stage = ""
         self.t0 = time.perf_counter()
+        _BARS.append(self)
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if self.quiet:
@@ -82,6 +129,13 @@ class _Progress:
             self.bar = None
 
 
+def _close_bars() -> None:
+    """End every progress line so an error message starts on a line of its own."""
+    while _BARS:
+        with contextlib.suppress(Exception):
+            _BARS.pop().close()
+
+
 def _fail_internal(exc: BaseException, debug: bool) -> None:
     fd, name = tempfile.mkstemp(prefix="routeplan-crash-", suffix=".log")
     with os.fdopen(fd, "w") as fh:
@@ -91,24 +145,53 @@ def _fail_internal(exc: BaseException, debug: bool) -> None:
     click.echo(f"routeplan: internal error (a bug): {type(exc).__name__}: {exc}; traceback in {name}", err=True)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised so that every ``finally`` (temporary files) runs before exit 143."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the click group and map errors to exit codes."""
-    debug = "--debug" in (argv if argv is not None else sys.argv)
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
+    settings.freeze_environment()
+    old = None
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        old = signal.signal(signal.SIGTERM, _on_sigterm)
+    code = 0
     try:
-        cli.main(args=argv, prog_name="routeplan", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("routeplan: aborted", err=True)
-        sys.exit(130)
+        cli.main(args=args, prog_name="routeplan", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _close_bars()
+        click.echo("routeplan: interrupted; nothing was written", err=True)
+        code = 130
+    except Terminated:
+        _close_bars()
+        click.echo("routeplan: terminated; nothing was written", err=True)
+        code = 143
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        _close_bars()
+        click.echo(f"routeplan: {_one_line(exc.format_message())} (see 'routeplan --help')", err=True)
+        code = exc.exit_code
     except RouteplanError as exc:
-        click.echo(f"routeplan: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _close_bars()
+        click.echo(f"routeplan: {_one_line(_PARAM_RE.sub(lambda m: PARAM_FLAGS[m.group(1)], str(exc)))}", err=True)
+        code = exc.exit_code
     except Exception as exc:  # noqa: BLE001 - last resort: a bug, reported in one line
+        _close_bars()
         _fail_internal(exc, debug)
-        sys.exit(1)
-    sys.exit(0)
+        code = 1
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,58 +202,76 @@ def cli() -> None:
 
 # -- route ---------------------------------------------------------------------------------------
 def _resolve_osm(value: str, data_dir: str | None) -> Path:
-    p = Path(value)
+    """A path to an OSM file, or a name (or name prefix) of a file under ``<data-dir>/osm``."""
+    if not value.strip():
+        msg = "--osm: empty file name"
+        raise UsageError(msg)
+    p = Path(value).expanduser()
     if p.exists():
+        if not p.is_file():
+            msg = f"--osm: {p} is a folder, not an OSM file"
+            raise DataError(msg)
         return p
+    is_path = p.is_absolute() or os.sep in value or (os.altsep or os.sep) in value
     osm_dir = settings.data_dir(data_dir) / "osm"
+    if is_path:
+        msg = f"OSM file not found: {value}"
+        raise DataError(msg)
     if (osm_dir / value).is_file():
         return osm_dir / value
-    matches = sorted(osm_dir.glob(f"{value}*.osm.pbf")) if osm_dir.exists() else []
+    pattern = f"{glob_escape(value)}*.osm.pbf"
+    matches = sorted(q for q in osm_dir.glob(pattern) if q.is_file()) if osm_dir.is_dir() else []
     if len(matches) == 1:
         return matches[0]
-    msg = f"OSM file not found: {value}" + (f" (nor {value}*.osm.pbf in {osm_dir})" if osm_dir else "")
+    if len(matches) > 1:
+        msg = f"--osm {value!r} matches several files in {osm_dir}: {', '.join(m.name for m in matches)}"
+        raise UsageError(msg)
+    msg = f"OSM file not found: {value} (nor {value}*.osm.pbf in {osm_dir})"
     raise DataError(msg)
 
 
-def _policy_from_options(o: dict[str, Any]) -> Any:
-    from routeplan.policy import ExpensePolicy, parse_charge, read_overrides
+def glob_escape(text: str) -> str:
+    """Escape glob metacharacters so a name is matched literally."""
+    import glob
 
-    pol = ExpensePolicy.from_toml(o["policy"]) if o["policy"] else ExpensePolicy()
-    table: dict[str, Any] = {}
-    if o["day_rate"] is not None:
-        table["day_rate"] = o["day_rate"]
+    return glob.escape(text)
+
+
+POLICY_NAMES = {
+    "day_rate": "--day-rate", "avoid": "--avoid", "free": "--free", "value_of_time": "--value-of-time",
+    "overrides_file": "--overrides", "exempt": "--exempt", "charge_stops": "--no-stop-charges",
+}
+
+
+def _policy_from_options(o: dict[str, Any]) -> Any:
+    from routeplan.policy import build_policy
+
+    exempt = None
     if o["exempt"] is not None:
-        table["exempt"] = [c.strip() for c in o["exempt"].split(",") if c.strip() and c.strip() != "none"]
-    if o["value_of_time"] is not None:
-        table["value_of_time"] = o["value_of_time"]
-    if o["no_stop_charges"]:
-        table["charge_stops"] = False
-    ov: dict[str, int] = {}
-    if o["overrides"]:
-        ov.update(read_overrides(o["overrides"]))
-    for name in o["avoid"]:
-        ov[name] = parse_charge("avoid", name)
-    for name in o["free"]:
-        ov[name] = 0
-    pol = ExpensePolicy.from_mapping(table, base=pol)
-    return pol.with_(overrides={**pol.overrides, **ov}) if ov else pol
+        exempt = [c.strip() for c in o["exempt"].split(",") if c.strip() and c.strip() != "none"]
+    return build_policy(
+        o["policy"],
+        day_rate=o["day_rate"],
+        exempt=exempt,
+        value_of_time=o["value_of_time"],
+        charge_stops=False if o["no_stop_charges"] else None,
+        overrides_file=o["overrides"],
+        avoid=tuple(o["avoid"]),
+        free=tuple(o["free"]),
+        names=POLICY_NAMES,
+    )
 
 
 def _vehicle_from_options(o: dict[str, Any]) -> Any:
-    import tomllib
+    from routeplan.vehicle import build_profile
 
-    from routeplan.vehicle import CoachProfile
-
-    prof = CoachProfile()
-    if o["vehicle"]:
-        try:
-            data = tomllib.loads(Path(o["vehicle"]).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            msg = f"cannot read vehicle file {o['vehicle']}: {exc}"
-            raise ConfigError(msg) from exc
-        prof = CoachProfile.from_mapping(data.get("vehicle", data))
-    kw = {k: o[k] for k in ("height_m", "length_m", "width_m", "weight_t") if o[k] is not None}
-    return prof.with_(**kw) if kw else prof
+    return build_profile(
+        o["vehicle"],
+        height_m=o["height_m"], length_m=o["length_m"], width_m=o["width_m"], weight_t=o["weight_t"],
+        avoid_hgv_restrictions=True if o["avoid_hgv_restrictions"] else None,
+        names={"height_m": "--height", "length_m": "--length", "width_m": "--width", "weight_t": "--weight",
+               "avoid_hgv_restrictions": "--avoid-hgv-restrictions"},
+    )
 
 
 def _fmt_time(s: float) -> str:
@@ -179,27 +280,34 @@ def _fmt_time(s: float) -> str:
     return f"{h} h {m:02d} min" if h else f"{m} min {sec:02d} s"
 
 
-def _print_route(title: str, route: Any, net: Any) -> None:
+def _print_route(title: str, route: Any, echo: Callable[[str], None]) -> None:
     from routeplan.ledger import format_money
 
-    click.echo(f"{title}: {format_money(route.cost_pence)}   {_fmt_time(route.time_s)}   {route.length_m / 1000:.1f} km")
+    echo(f"{title}: {format_money(route.cost_pence)}   {_fmt_time(route.time_s)}   {route.length_m / 1000:.1f} km")
     for r in route.ledger.rows:
-        click.echo(f"  {format_money(r.pence):>10}  {r.name} ({r.code})")
+        echo(f"  {format_money(r.pence):>10}  {r.name} ({r.code})")
         for why in r.reasons:
-            click.echo(f"              - {why}")
-    if route.ledger.uncharged_km:
-        click.echo(f"  (uncharged: {route.ledger.uncharged_km:.2f} km outside every constituency)")
+            echo(f"              - {why}")
+    for note in route.ledger.notes:
+        echo(f"  NOTE: {note}")
 
 
-def _write_ledger_csv(path: str, leg: Any) -> None:
-    from routeplan.atomic import atomic_write
+def _ledger_csv(leg: Any) -> str:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["route", "day", "code", "constituency", "charge_gbp", "road_km", "exempt_km", "reasons"])
+    for route in (leg.cheapest, leg.fastest):
+        for r in route.ledger.rows:
+            w.writerow([route.kind, r.day, r.code, r.name, f"{r.pence / 100:.2f}", f"{r.road_km:.3f}", f"{r.exempt_km:.3f}", " | ".join(r.reasons)])
+        for note in route.ledger.notes:
+            w.writerow([route.kind, route.ledger.day, "", "", "0.00", "", "", f"note: {note}"])
+    return buf.getvalue()
 
-    with atomic_write(path, newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["route", "day", "code", "constituency", "charge_gbp", "road_km", "exempt_km", "reasons"])
-        for route in (leg.cheapest, leg.fastest):
-            for r in route.ledger.rows:
-                w.writerow([route.kind, r.day, r.code, r.name, f"{r.pence / 100:.2f}", f"{r.road_km:.3f}", f"{r.exempt_km:.3f}", " | ".join(r.reasons)])
+
+def _check_cache_dir(o: dict[str, Any]) -> None:
+    """Fail fast (exit 4) on an unusable cache folder, before any slow work."""
+    if not o["no_cache"]:
+        settings.cache_dir(o["cache_dir"])
 
 
 @cli.command()
@@ -209,145 +317,176 @@ def _write_ledger_csv(path: str, leg: Any) -> None:
 @click.option("--name-field", default=None, help="Field with the constituency name (custom boundary files).")
 @click.option("--from", "origin", required=True, help="Start: 'lat,lon' or a name in the OSM data.")
 @click.option("--to", "destination", required=True, help="End: 'lat,lon' or a name in the OSM data.")
-@click.option("--map", "map_path", type=click.Path(dir_okay=False), help="Write a Folium HTML map here.")
-@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Write the ledger CSV here.")
+@click.option("--map", "map_path", help="Write a Folium HTML map here.")
+@click.option("--ledger", "ledger_path", help="Write the ledger CSV here ('-' for standard output).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--policy", type=click.Path(exists=True, dir_okay=False), help="TOML file with a [policy] table.")
-@click.option("--day-rate", type=float, help="Charge per constituency per day, £ (default 461).")
+@click.option("--policy", help="TOML file with a [policy] table.")
+@click.option("--day-rate", type=FiniteFloat(0, 100_000, unit=" £"), help="Charge per constituency per day, £ (default 461).")
 @click.option("--exempt", help="Comma-separated exempt road classes (default motorway,motorway_link; 'none' for none).")
-@click.option("--overrides", type=click.Path(exists=True, dir_okay=False), help="CSV: constituency,charge (£ or 'avoid').")
+@click.option("--overrides", help="CSV: constituency,charge (£ or 'avoid').")
 @click.option("--avoid", multiple=True, help="Constituency (code or name) never to enter. Repeatable.")
 @click.option("--free", multiple=True, help="Constituency charged £0 (target seat / already paid). Repeatable.")
 @click.option("--already-charged", multiple=True, help="Constituency code already charged today. Repeatable.")
 @click.option("--no-stop-charges", is_flag=True, help="Do not charge the stops' own constituencies.")
-@click.option("--max-extra-minutes", type=float, help="Chosen route at most this many minutes slower than the fastest.")
-@click.option("--max-detour-percent", type=float, help="Chosen route at most this % slower than the fastest.")
-@click.option("--value-of-time", type=float, help="Trade money for time at £ per hour.")
+@click.option("--max-extra-minutes", type=FiniteFloat(0, 24 * 60, unit=" min"), help="Chosen route at most this many minutes slower than the fastest.")
+@click.option("--max-detour-percent", type=FiniteFloat(0, 1000, unit=" %"), help="Chosen route at most this % slower than the fastest.")
+@click.option("--value-of-time", type=FiniteFloat(0, 100_000, unit=" £/h"), help="Trade money for time at £ per hour.")
 @click.option("--alternatives", is_flag=True, help="Print the Pareto set of (charge, time) routes.")
 @click.option("--engine", type=click.Choice(["fast", "reference", "milp"]), default="fast", show_default=True, help="Exact engine: fast (numba), reference (pure Python), milp (independent check, slow).")
-@click.option("--vehicle", type=click.Path(exists=True, dir_okay=False), help="TOML with a [vehicle] table.")
-@click.option("--height", "height_m", type=float, help="Coach height, m.")
-@click.option("--length", "length_m", type=float, help="Coach length, m.")
-@click.option("--width", "width_m", type=float, help="Coach width, m.")
-@click.option("--weight", "weight_t", type=float, help="Coach weight, t.")
-@click.option("--incursion-tolerance", type=float, default=25.0, show_default=True, help="Ignore boundary incursions shorter than this (m).")
-@click.option("--max-snap", type=float, default=750.0, show_default=True, help="Max distance from a stop to a coach road (m).")
+@click.option("--vehicle", help="TOML with a [vehicle] table.")
+@click.option("--height", "height_m", type=FiniteFloat(1, 6, unit=" m"), help="Coach height, m.")
+@click.option("--length", "length_m", type=FiniteFloat(3, 25, unit=" m"), help="Coach length, m.")
+@click.option("--width", "width_m", type=FiniteFloat(1, 4, unit=" m"), help="Coach width, m.")
+@click.option("--weight", "weight_t", type=FiniteFloat(0.5, 60, unit=" t"), help="Coach weight, t.")
+@click.option("--avoid-hgv-restrictions", is_flag=True, help="Also avoid roads closed to heavy goods vehicles (hgv=no); coaches may use them by law.")
+@click.option("--incursion-tolerance", type=FiniteFloat(0, 1000, unit=" m"), default=25.0, show_default=True, help="Ignore boundary incursions shorter than this (m).")
+@click.option("--max-snap", type=FiniteFloat(0, 50_000, lo_open=True, unit=" m"), default=750.0, show_default=True, help="Max distance from a stop to a coach road (m).")
+@click.option("--max-outside-percent", type=FiniteFloat(0, 100, unit=" %"), default=5.0, show_default=True, help="Refuse a boundary set that leaves more than this share of the road km outside every constituency.")
 @data_options
 def route(**o: Any) -> None:
     """Cheapest (then fastest) coach route between two places, beside the fastest."""
+    from routeplan.atomic import OutputSet
     from routeplan.boundaries import load_boundaries
-    from routeplan.ledger import format_money
+    from routeplan.boundaries import resolve as resolve_boundaries
     from routeplan.locate import resolve
     from routeplan.network import build_network
     from routeplan.overlay import OverlayParams
     from routeplan.routing import plan_leg
 
     _setup_logging(o["verbose"], o["quiet"])
-    for flag in ("map_path", "ledger_path"):
-        if o[flag] and Path(o[flag]).is_dir():
-            msg = f"output path is a directory: {o[flag]}"
+    for flag, key in (("--from", "origin"), ("--to", "destination")):
+        if not o[key].strip():
+            msg = f"{flag}: empty place"
             raise UsageError(msg)
-    if o["incursion_tolerance"] < 0 or o["max_snap"] <= 0:
-        msg = "--incursion-tolerance must be >= 0 and --max-snap > 0"
+    # Everything a planner gave is checked before the slow work: outputs, then inputs.
+    osm = _resolve_osm(o["osm"], o["data_dir"])
+    bnd_path = resolve_boundaries(o["boundaries"], o["data_dir"])[0]
+    outs = OutputSet(inputs=[osm, bnd_path, o["policy"], o["overrides"], o["vehicle"]])
+    outs.add("--map", o["map_path"])
+    outs.add("--ledger", o["ledger_path"], stdout_ok=True)
+    if o["as_json"] and outs.claims_stdout():
+        msg = "--json and --ledger - both write to standard output"
         raise UsageError(msg)
+    for flag, key in (("--policy", "policy"), ("--overrides", "overrides"), ("--vehicle", "vehicle")):
+        if o[key] is not None:
+            _check_input_file(flag, o[key])
     policy = _policy_from_options(o)
     profile = _vehicle_from_options(o)
-    osm = _resolve_osm(o["osm"], o["data_dir"])
-    bnd = load_boundaries(o["boundaries"], data_dir=o["data_dir"], code_field=o["code_field"], name_field=o["name_field"])
-    prog = _Progress(o["quiet"] or o["as_json"] and not o["verbose"])
-    net = build_network(
-        osm, bnd, profile=profile, params=OverlayParams(incursion_tol_m=o["incursion_tolerance"]),
-        cache=not o["no_cache"], cache_dir=o["cache_dir"], progress=prog,
-    )
-    prog.close()
-    origin = resolve(o["origin"], net, bnd, max_snap_m=o["max_snap"])
-    dest = resolve(o["destination"], net, bnd, max_snap_m=o["max_snap"])
-    leg = plan_leg(
-        net, origin, dest, policy,
-        already_charged=tuple(o["already_charged"]),
-        max_extra_minutes=o["max_extra_minutes"], max_detour_percent=o["max_detour_percent"],
-        alternatives=o["alternatives"], engine=o["engine"],
-    )
-    # Outputs: all or nothing - build everything first, then write each file atomically.
-    fmap = None
-    if o["map_path"]:
-        from routeplan import render
+    _check_cache_dir(o)
+    with outs:
+        bnd = load_boundaries(o["boundaries"], data_dir=o["data_dir"], code_field=o["code_field"], name_field=o["name_field"])
+        prog = _Progress(o["quiet"] or o["as_json"] and not o["verbose"])
+        net = build_network(
+            osm, bnd, profile=profile, params=OverlayParams(incursion_tol_m=o["incursion_tolerance"]),
+            cache=not o["no_cache"], cache_dir=o["cache_dir"], progress=prog,
+            max_outside_share=o["max_outside_percent"] / 100.0,
+        )
+        prog.close()
+        origin = resolve(o["origin"], net, bnd, max_snap_m=o["max_snap"])
+        dest = resolve(o["destination"], net, bnd, max_snap_m=o["max_snap"])
+        leg = plan_leg(
+            net, origin, dest, policy,
+            already_charged=tuple(o["already_charged"]),
+            max_extra_minutes=o["max_extra_minutes"], max_detour_percent=o["max_detour_percent"],
+            alternatives=o["alternatives"], engine=o["engine"],
+        )
+        # Outputs: all or nothing - every file is written to its temporary path, then renamed together.
+        if o["map_path"]:
+            from routeplan import render
 
-        fmap = render.route_map(net, bnd, leg)
-    if o["ledger_path"]:
-        _write_ledger_csv(o["ledger_path"], leg)
-    if fmap is not None:
-        from routeplan import render
+            render.route_map(net, bnd, leg).save(str(outs.path("--map")))
+        if o["ledger_path"]:
+            outs.write_text("--ledger", _ledger_csv(leg))
+        text = _route_json(net, policy, leg) if o["as_json"] else _route_text(net, policy, leg, origin, dest)
+        if not o["as_json"]:
+            text += "".join(f"Wrote {what.lstrip('-')}: {p}\n" for what, p in outs.written)
+    # Printed after the files are in place, so a planner never reads "Wrote" for a file that is not there.
+    click.echo(text, nl=False)
 
-        render.save_map(fmap, o["map_path"])
+
+def _check_input_file(flag: str, value: str) -> None:
+    p = Path(value).expanduser()
+    if not p.exists():
+        msg = f"{flag}: file not found: {value}"
+        raise ConfigError(msg)
+    if not p.is_file():
+        msg = f"{flag}: {value} is not a regular file"
+        raise ConfigError(msg)
+
+
+def _route_json(net: Any, policy: Any, leg: Any) -> str:
     generated = bool(net.meta.get("generated"))
-    if o["as_json"]:
-        out = {
-            "network": {
-                "osm_file": net.meta["osm_file"], "generated": generated, "boundaries": net.meta["boundaries"],
-                "nodes": net.n_nodes, "edges": net.n_edges, "cache": net.meta.get("cache"),
-            },
-            "policy": policy.describe(),
-            "stops": [s.__dict__ | {"constituency": net.cell_codes[s.cell] if s.cell >= 0 else None} for s in leg.stops],
-            "cheapest": leg.cheapest.as_dict(net),
-            "fastest": leg.fastest.as_dict(net),
-            "saving_pence": leg.saving_pence,
-            "extra_time_s": round(leg.extra_time_s, 3),
-            "limit_time_s": leg.limit_time_s,
-            "alternatives": [r.as_dict(net) | {"pieces": None, "forward": None} for r in leg.front],
-            "timings": leg.timings,
-            "attribution": ["© OpenStreetMap contributors (ODbL)", net.meta.get("boundary_attribution", "")],
-        }
-        click.echo(json.dumps(out, indent=1, default=str))
-        return
-    if generated:
-        click.echo("NOTE: GENERATED synthetic network (not real roads) over real constituency polygons")
+    out = {
+        "network": {
+            "osm_file": net.meta["osm_file"], "generated": generated, "boundaries": net.meta["boundaries"],
+            "nodes": net.n_nodes, "edges": net.n_edges, "cache": net.meta.get("cache"),
+        },
+        "policy": policy.describe(),
+        "stops": [s.__dict__ | {"constituency": net.cell_codes[s.cell] if s.cell >= 0 else None} for s in leg.stops],
+        "cheapest": leg.cheapest.as_dict(net),
+        "fastest": leg.fastest.as_dict(net),
+        "saving_pence": leg.saving_pence,
+        "extra_time_s": round(leg.extra_time_s, 3),
+        "limit_time_s": leg.limit_time_s,
+        "alternatives": [r.as_dict(net) | {"pieces": None, "forward": None} for r in leg.front],
+        "timings": leg.timings,
+        "attribution": ["© OpenStreetMap contributors (ODbL)", net.meta.get("boundary_attribution", "")],
+    }
+    # allow_nan=False: a NaN anywhere is a bug, never invalid JSON handed to a planner's tools.
+    return json.dumps(out, indent=1, default=str, allow_nan=False) + "\n"
+
+
+def _route_text(net: Any, policy: Any, leg: Any, origin: Any, dest: Any) -> str:
+    from routeplan.ledger import format_money
+
+    lines: list[str] = []
+    echo = lines.append
+    if net.meta.get("generated"):
+        echo("NOTE: GENERATED synthetic network (not real roads) over real constituency polygons")
     st = net.pieces.stats
     dropped = st.get("nodes_before_scc", 0) - st.get("nodes", 0)
-    click.echo(f"Network: {net.meta['osm_file']} ({net.n_nodes:,} nodes, {net.n_edges:,} edges), boundaries {net.meta['boundaries']}; "
+    echo(f"Network: {net.meta['osm_file']} ({net.n_nodes:,} nodes, {net.n_edges:,} edges), boundaries {net.meta['boundaries']}; "
                f"{dropped:,} of {st.get('nodes_before_scc', 0):,} junctions dropped outside the largest strongly connected part")
     pd = policy.describe()
-    click.echo(f"Policy: {format_money(pd['day_rate_pence'])} per constituency per day; exempt: {', '.join(pd['exempt_classes']) or 'none'}"
+    echo(f"Policy: {format_money(pd['day_rate_pence'])} per constituency per day; exempt: {', '.join(pd['exempt_classes']) or 'none'}"
                + (f"; {len(pd['overrides'])} overrides" if pd["overrides"] else ""))
     for tag, s in (("From", origin), ("To", dest)):
         where = net.cell_names[s.cell] if s.cell >= 0 else "no constituency"
-        click.echo(f"{tag}: {s.label} [{s.source}] in {where}; joins the road network {s.snap_m:.0f} m away")
-    click.echo("")
+        echo(f"{tag}: {s.label} [{s.source}] in {where}; joins the road network {s.snap_m:.0f} m away")
+    echo("")
     what = "CHEAPEST (fastest among the cheapest)"
     if leg.limit_time_s is not None:
         what += f", within {_fmt_time(leg.limit_time_s)}"
     if policy.value_of_time_pence_per_hour is not None:
         what = f"BEST at {format_money(policy.value_of_time_pence_per_hour)}/hour"
-    _print_route(what, leg.cheapest, net)
-    click.echo("")
+    _print_route(what, leg.cheapest, echo)
+    echo("")
     if leg.fastest.pieces == leg.cheapest.pieces:
-        click.echo("FASTEST: the same route")
+        echo("FASTEST: the same route")
     else:
-        _print_route("FASTEST", leg.fastest, net)
-    click.echo("")
+        _print_route("FASTEST", leg.fastest, echo)
+    echo("")
     if leg.saving_pence > 0:
-        click.echo(f"Saving: {format_money(leg.saving_pence)} for {_fmt_time(max(0.0, leg.extra_time_s))} extra")
+        echo(f"Saving: {format_money(leg.saving_pence)} for {_fmt_time(max(0.0, leg.extra_time_s))} extra")
     else:
-        click.echo("The fastest route is also the cheapest.")
+        echo("The fastest route is also the cheapest.")
     if leg.front:
-        click.echo("\nTrade-offs (Pareto set, exact):")
+        echo("\nTrade-offs (Pareto set, exact):")
         for r in leg.front:
-            click.echo(f"  {format_money(r.cost_pence):>10}  {_fmt_time(r.time_s):>16}  {r.length_m / 1000:6.1f} km  "
+            echo(f"  {format_money(r.cost_pence):>10}  {_fmt_time(r.time_s):>16}  {r.length_m / 1000:6.1f} km  "
                        f"{', '.join(c.name for c in r.ledger.charged)}")
-    for label, p in (("map", o["map_path"]), ("ledger", o["ledger_path"])):
-        if p:
-            click.echo(f"Wrote {label}: {p}")
+    return "".join(f"{ln}\n" for ln in lines)
 
 
 # -- synth ---------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--boundaries", default="wpc-2024", show_default=True, help="Boundary set whose real polygons to cover.")
 @click.option("--around", "code", help="Regional network: constituency code (or name) at the centre.")
-@click.option("-n", "count", type=int, default=6, show_default=True, help="Regional network: number of constituencies.")
+@click.option("-n", "count", type=click.IntRange(1, 100), default=6, show_default=True, help="Regional network: number of constituencies (1-100).")
 @click.option("--preset", type=click.Choice(["county", "region", "nation", "gb"]), help="National network over the real motorway skeleton, by size.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Random seed (0 to 2^32-1); the same seed gives the same file.")
 @click.option("--no-motorway", is_flag=True, help="Regional network without a motorway.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .osm.pbf.")
+@click.option("--out", required=True, help="Output .osm.pbf.")
 @data_options
 def synth(**o: Any) -> None:
     """Write a GENERATED synthetic road network (.osm.pbf) over real constituency polygons.
@@ -355,19 +494,21 @@ def synth(**o: Any) -> None:
     Either a regional network (--around CODE -n N) or a national one (--preset), for tests and
     benchmarks: more constituencies and motorway than the real extracts have.
     """
-    import geopandas as gpd
-
     from routeplan import boundaries as bmod
     from routeplan import synth as smod
+    from routeplan.atomic import OutputSet
 
     _setup_logging(o["verbose"], o["quiet"])
     if bool(o["code"]) == bool(o["preset"]):
         msg = "give either --around CODE (regional) or --preset SIZE (national)"
         raise UsageError(msg)
     path, _ = bmod.resolve(o["boundaries"], o["data_dir"])
-    gdf = gpd.read_file(path).to_crs("EPSG:4326")
+    motorways = settings.data_dir(o["data_dir"]) / "roads" / "gb-motorways-os-openroads.fgb"
+    outs = OutputSet(inputs=[path, motorways])
+    outs.add("--out", o["out"])
+    outs.add("--out (sidecar)", f"{o['out']}.json")
+    gdf = _read_polygons(path)
     if o["preset"]:
-        motorways = settings.data_dir(o["data_dir"]) / "roads" / "gb-motorways-os-openroads.fgb"
         res = smod.generate_national(gdf, o["out"], size=o["preset"], seed=o["seed"], motorways_path=motorways)
         codes = res.codes
     else:
@@ -386,6 +527,21 @@ def synth(**o: Any) -> None:
             click.echo(f"  {name}: {lat:.5f},{lon:.5f}")
 
 
+def _read_polygons(path: Path) -> Any:
+    """The boundary file as a WGS84 GeoDataFrame with ``code``/``name`` columns, or DataError."""
+    import geopandas as gpd
+
+    try:
+        gdf = gpd.read_file(path).to_crs("EPSG:4326")
+    except Exception as exc:  # pyogrio raises several types for unreadable input
+        msg = f"cannot read boundary file {path}: {_one_line(str(exc))}"
+        raise DataError(msg) from exc
+    if "code" not in gdf.columns or "name" not in gdf.columns:
+        msg = f"boundary file {path} needs 'code' and 'name' fields for synth"
+        raise DataError(msg)
+    return gdf
+
+
 # -- data ----------------------------------------------------------------------------------------
 @cli.group()
 def data() -> None:
@@ -396,6 +552,7 @@ def data() -> None:
 @data_options
 def data_info(**o: Any) -> None:
     """List the known boundary sets and OSM files in the data folder, with checksum status."""
+    from routeplan import cache as cmod
     from routeplan.boundaries import manifest, sha256_file
 
     _setup_logging(o["verbose"], o["quiet"])
@@ -403,13 +560,19 @@ def data_info(**o: Any) -> None:
     click.echo(f"data folder: {root}{'' if root.exists() else ' (missing)'}")
     for name, entry in sorted(manifest().items()):
         p = root / "boundaries" / entry["file"]
-        state = "missing" if not p.exists() else "ok" if sha256_file(p) == entry["sha256"] else "CHECKSUM MISMATCH"
+        state = "missing" if not p.is_file() else "ok" if sha256_file(p) == entry["sha256"] else "CHECKSUM MISMATCH"
         click.echo(f"  {name:10} {state:18} {p}  ({entry['licence']})")
-    for p in sorted((root / "osm").glob("*.osm.pbf")) if (root / "osm").exists() else []:
+    for p in sorted((root / "osm").glob("*.osm.pbf")) if (root / "osm").is_dir() else []:
         click.echo(f"  osm        {p.stat().st_size / 1e6:7.1f} MB  {p}")
-    cache = settings.cache_dir(o["cache_dir"])
-    entries = sorted(cache.glob("network-*.npz"))
-    click.echo(f"cache folder: {cache} ({len(entries)} built networks, {sum(e.stat().st_size for e in entries) / 1e6:.1f} MB)")
+    folder = settings.cache_dir(o["cache_dir"])
+    entries = cmod.entries(folder)
+    total = sum(e.size for e in entries)
+    click.echo(f"cache folder: {folder} ({len(entries)} files, {total / 1e6:.1f} MB)")
+    kinds: dict[str, list[int]] = {}
+    for e in entries:
+        kinds.setdefault(e.kind, []).append(e.size)
+    for kind, sizes in sorted(kinds.items()):
+        click.echo(f"  {kind:12} {len(sizes):4d} files {sum(sizes) / 1e6:9.1f} MB")
 
 
 @data.command("fetch")
@@ -427,26 +590,27 @@ def data_fetch(**o: Any) -> None:
         raise UsageError(msg)
     for name in o["bsets"]:
         prog = _Progress(o["quiet"])
-        path = fetch.fetch_boundaries(name, data_dir=o["data_dir"], base_url=o["base_url"], progress=lambda d, t, p=prog, n=name: p(f"boundaries {n}", d, t))
+        path = fetch.fetch_boundaries(name, data_dir=o["data_dir"], base_url=o["base_url"], progress=_stage_cb(prog, f"boundaries {name}"))
         prog.close()
         click.echo(f"fetched {name}: {path}")
     for region in o["regions"]:
         prog = _Progress(o["quiet"])
         kw = {"base_url": o["base_url"]} if o["base_url"] else {}
-        path = fetch.fetch_osm(region, data_dir=o["data_dir"], progress=lambda d, t, p=prog, r=region: p(f"osm {r}", d, t), **kw)
+        path = fetch.fetch_osm(region, data_dir=o["data_dir"], progress=_stage_cb(prog, f"osm {region}"), **kw)
         prog.close()
         click.echo(f"fetched {region}: {path}")
+
+
+def _stage_cb(prog: _Progress, stage: str) -> Callable[[int, int | None], None]:
+    return lambda done, total: prog(stage, done, total)
 
 
 @data.command("clear-cache")
 @data_options
 def data_clear(**o: Any) -> None:
-    """Delete the built-graph cache."""
-    cache = settings.cache_dir(o["cache_dir"])
-    n = 0
-    for e in cache.glob("network-*.npz"):
-        e.unlink()
-        n += 1
-    click.echo(f"removed {n} cached networks from {cache}")
+    """Delete every cached artefact (boundaries, networks, landmarks) and stray temporary files."""
+    from routeplan import cache as cmod
 
-
+    folder = settings.cache_dir(o["cache_dir"])
+    n, size = cmod.clear(folder)
+    click.echo(f"removed {n} cached files ({size / 1e6:.1f} MB) from {folder}")

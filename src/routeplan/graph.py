@@ -52,7 +52,7 @@ def concat_ranges(starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) ->
     total = int(lens.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+    offs: npt.NDArray[np.int64] = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
     return np.arange(total, dtype=np.int64) + offs
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from routeplan.boundaries import Boundaries
 from routeplan.errors import DataError
-from routeplan.network import Network, assemble
+from routeplan.network import MAX_OUTSIDE_SHARE, Network, assemble, check_coverage, check_share
 from routeplan.osm import OsmRoads, Place, road_label
 from routeplan.overlay import OverlayParams
 from routeplan.vehicle import CLASS_CODES, ROAD_CLASSES, CoachProfile, way_access, way_speed_kph
@@ -105,8 +105,23 @@ def roads_from_graph(G: Any, profile: CoachProfile | None = None) -> OsmRoads:
     )
 
 
-def network_from_graph(G: Any, boundaries: Boundaries, *, profile: CoachProfile | None = None, params: OverlayParams | None = None) -> Network:
-    """A Network from an osmnx/networkx graph (not cached: the graph has no file to checksum)."""
+def network_from_graph(
+    G: Any,
+    boundaries: Boundaries,
+    *,
+    profile: CoachProfile | None = None,
+    params: OverlayParams | None = None,
+    max_outside_share: float = MAX_OUTSIDE_SHARE,
+) -> Network:
+    """A Network from an osmnx/networkx graph (not cached: the graph has no file to checksum).
+
+    Like :func:`routeplan.network.build_network`, refuses (DataError) a boundary set that leaves
+    more than ``max_outside_share`` of the road km outside every constituency.
+    """
+    limit = check_share(max_outside_share)
     profile = profile or CoachProfile()
     roads = roads_from_graph(G, profile)
-    return assemble(roads, boundaries, profile=profile, params=params or OverlayParams(), meta={"osm_file": str(G.graph.get("name", "networkx graph")), "generated": False, "source": "networkx"})
+    meta = {"osm_file": str(G.graph.get("name", "networkx graph")), "generated": False, "source": "networkx"}
+    net = assemble(roads, boundaries, profile=profile, params=params or OverlayParams(), meta=meta)
+    check_coverage(net, limit)
+    return net

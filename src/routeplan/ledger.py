@@ -148,7 +148,13 @@ def build_ledger(
                 exempt_km=round(sum(exempt_m.get(c, {}).values()) / 1000, 3),
             )
         )
-    return Ledger(day=day, rows=tuple(rows), uncharged_km=round(uncharged / 1000, 3))
+    notes = []
+    if uncharged > 0:
+        notes.append(
+            f"the route drives {_km(uncharged)} on road outside every constituency of {net.meta.get('boundaries', 'the boundary set')} "
+            "(farther than the snap distance from any polygon): not charged; check the boundary set covers the area"
+        )
+    return Ledger(day=day, rows=tuple(rows), uncharged_km=round(uncharged / 1000, 3), notes=tuple(notes))
 
 
 def format_money(pence: int) -> str:

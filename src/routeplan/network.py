@@ -3,7 +3,8 @@
 Stages follow OSRM's extract -> customise -> query split:
 
 * :func:`build_network` reads OSM, builds segments, overlays boundaries (slow, geometry only)
-  and caches the result on disk keyed on the input checksums and every parameter;
+  and caches the result on disk (:mod:`routeplan.cache`: checksummed, never trusted when
+  altered) keyed on the input checksums and every parameter;
 * :meth:`Network.compile` applies an :class:`~routeplan.policy.ExpensePolicy` in milliseconds,
   giving the CSR arrays the kernels search.  This is the only place that maps pieces (the
   network's undirected road pieces) to CSR positions and back.
@@ -13,8 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import numbers
 import os
-import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -24,21 +26,22 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from routeplan import __version__, settings
-from routeplan.atomic import atomic_path
+from routeplan import __version__
+from routeplan import cache as rcache
 from routeplan.boundaries import Boundaries, sha256_file, to_bng
-from routeplan.errors import DataError
+from routeplan.errors import ConfigError, DataError
 from routeplan.graph import largest_scc, split_ways
 from routeplan.kernels import csr_from_edges
 from routeplan.osm import OsmRoads, Place, read_osm
-from routeplan.overlay import OverlayParams, Pieces, overlay
+from routeplan.overlay import INSIDE, OverlayParams, Pieces, overlay
 from routeplan.policy import AVOID, ExpensePolicy
 from routeplan.vehicle import CLASS_NAMES, CoachProfile
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 N_LANDMARKS = 8
+MAX_OUTSIDE_SHARE = 0.05
 _ARRAYS = ("node_id", "node_lon", "node_lat", "node_delay", "a", "b", "fwd", "bwd", "way", "cell", "flag", "length_m", "geom_ptr", "geom_lon", "geom_lat")
 
 
@@ -184,23 +187,17 @@ class Network:
         cached on disk beside the network (keyed on the same fingerprint)."""
         from routeplan.kernels.landmarks import compute_landmarks, select_landmarks
 
-        key = self.meta.get("cache_key")
-        code = _code_fingerprint(_LANDMARK_MODULES)[:12]
-        path = Path(self.meta["cache_dir"]) / f"landmarks-{key}-{code}-{N_LANDMARKS}.npz" if key and self.meta.get("cache_dir") else None
-        if path is not None and path.exists():
-            try:
-                with open(path, "rb") as fh, np.load(fh) as z:  # noqa: PTH123
-                    lf, lt = z["from_l"], z["to_l"]
-                if lf.shape[0] == self.n_nodes:
-                    return lf, lt
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-                log.warning("ignoring damaged landmark cache %s: %s", path, exc)
+        net_key, root = self.meta.get("cache_key"), self.meta.get("cache_dir")
+        key = rcache.make_key("landmarks", str(net_key), _code_fingerprint(_LANDMARK_MODULES), str(N_LANDMARKS))
+        if net_key and root:
+            got = rcache.load("landmarks", key, root)
+            if got is not None and all(got.get(k, np.empty(0)).shape[:1] == (self.n_nodes,) for k in ("from_l", "to_l")):
+                return np.asarray(got["from_l"], dtype=np.float64), np.asarray(got["to_l"], dtype=np.float64)
         c = self._csr
         lm = select_landmarks(self.node_xy, N_LANDMARKS)
         lf, lt = compute_landmarks(c["indptr"], c["heads"], c["time_s"], lm)
-        if path is not None:
-            with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # noqa: PTH123
-                np.savez(fh, from_l=lf, to_l=lt, landmarks=lm)
+        if net_key and root:
+            rcache.save("landmarks", key, {"from_l": lf, "to_l": lt, "landmarks": lm}, root)
         return lf, lt
 
     @property
@@ -273,32 +270,30 @@ class Network:
             "meta": self.meta,
         }
         arrays["json"] = np.frombuffer(json.dumps(side).encode(), dtype=np.uint8)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:  # noqa: PTH123
-                np.savez(fh, **arrays)
+        rcache.write_npz(path, arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Network:
-        """Read a network written by :meth:`save`; a damaged or old file raises DataError."""
+        """Read a network written by :meth:`save`; a damaged, altered or old file raises DataError."""
         try:
-            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # noqa: PTH123
-                side = json.loads(bytes(z["json"]).decode())
-                if side.get("format") != FORMAT_VERSION:
-                    msg = f"cached network {path} has format {side.get('format')}, expected {FORMAT_VERSION}"
-                    raise DataError(msg)
-                pieces = Pieces(**{k: z[f"p_{k}"] for k in _ARRAYS}, stats=side["stats"])
-                return cls(
-                    pieces=pieces,
-                    way_id=z["way_id"],
-                    way_class=z["way_class"],
-                    way_kph=z["way_kph"],
-                    way_name=side["way_name"],
-                    cell_codes=tuple(side["cell_codes"]),
-                    cell_names=tuple(side["cell_names"]),
-                    places=[Place(**p) for p in side["places"]],
-                    meta=side["meta"],
-                )
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            z = rcache.read_npz(path)
+            side = json.loads(bytes(z["json"].astype(np.uint8)).decode())
+            if side.get("format") != FORMAT_VERSION:
+                msg = f"format {side.get('format')}, expected {FORMAT_VERSION}"
+                raise ValueError(msg)
+            pieces = Pieces(**{k: z[f"p_{k}"] for k in _ARRAYS}, stats=side["stats"])  # type: ignore[arg-type]
+            return cls(
+                pieces=pieces,
+                way_id=z["way_id"],  # type: ignore[arg-type]
+                way_class=z["way_class"],  # type: ignore[arg-type]
+                way_kph=z["way_kph"],  # type: ignore[arg-type]
+                way_name=side["way_name"],
+                cell_codes=tuple(side["cell_codes"]),
+                cell_names=tuple(side["cell_names"]),
+                places=[Place(**p) for p in side["places"]],
+                meta=side["meta"],
+            )
+        except (DataError, ValueError, KeyError, TypeError) as exc:
             msg = f"cannot read cached network {path}: {exc}"
             raise DataError(msg) from exc
 
@@ -320,10 +315,7 @@ def _code_fingerprint(modules: tuple[str, ...] = _BUILD_MODULES) -> str:
 
 def cache_key(osm_sha: str, bnd: Boundaries, profile: CoachProfile, params: OverlayParams) -> str:
     """Fingerprint of everything the built network depends on: inputs, parameters and code."""
-    import hashlib
-
-    text = "|".join([f"v{FORMAT_VERSION}", __version__, _code_fingerprint(), osm_sha, bnd.sha256, bnd.name, profile.key(), params.key()])
-    return hashlib.sha1(text.encode()).hexdigest()
+    return rcache.make_key("network", f"v{FORMAT_VERSION}", __version__, _code_fingerprint(), osm_sha, bnd.sha256, bnd.name, profile.key(), params.key())
 
 
 def build_network(
@@ -335,39 +327,51 @@ def build_network(
     cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    max_outside_share: float = MAX_OUTSIDE_SHARE,
 ) -> Network:
     """Read an OSM file and overlay a boundary set, reusing a cached build when inputs match.
 
     The cache entry is keyed on the sha256 of the OSM file and the boundary file, the vehicle
     profile, the overlay tolerances and the format version; any change builds afresh.
+
+    Raises
+    ------
+    DataError
+        Unreadable OSM file, or a boundary set that leaves more than ``max_outside_share`` of
+        the road length outside every constituency (checked on cache hits too).
+    ConfigError
+        ``max_outside_share`` not a number in [0, 1].
     """
+    limit = check_share(max_outside_share)
     profile = profile or CoachProfile()
     params = params or OverlayParams()
     osm_path = Path(osm_path)
-    if not osm_path.exists():
-        msg = f"OSM file not found: {osm_path}"
+    if not osm_path.is_file():
+        msg = f"OSM file not found: {osm_path}" if not osm_path.exists() else f"not a file: {osm_path}"
         raise DataError(msg)
+
     def stage(name: str) -> Callable[[int, int | None], None]:
         say(name, 0, None)
         return lambda done, total: say(name, done, total)
 
     say = progress or (lambda _stage, _done, _total: None)
-    osm_sha = sha256_file(osm_path)
+    try:
+        osm_sha = sha256_file(osm_path)
+    except OSError as exc:
+        msg = f"cannot read OSM file {osm_path}: {exc.strerror or exc}"
+        raise DataError(msg) from exc
     key = cache_key(osm_sha, boundaries, profile, params)
-    entry = settings.cache_dir(cache_dir) / f"network-{key}.npz"
-    if cache and entry.exists():
-        try:
-            net = Network.load(entry)
-            if net.meta.get("cache_key") == key:
-                log.info("using cached network %s", entry)
-                net.meta["cache"] = "hit"
-                net.meta["cache_dir"] = str(entry.parent)
-                return net
-        except DataError as exc:
-            log.warning("ignoring damaged cache entry: %s", exc)
+    entry = rcache.path_for("network", key, cache_dir)
+    hit = _cached(entry, key) if cache else None
+    if hit is not None:
+        # The same bytes may come under another name: say the name given now.
+        hit.meta.update(cache="hit", cache_dir=str(entry.parent), osm_file=osm_path.name)
+        check_coverage(hit, limit)
+        return hit
     roads = read_osm(osm_path, profile, progress=stage(f"reading {osm_path.name} (ways)"))
-    meta = {"cache_key": key, "osm_file": osm_path.name, "osm_sha256": osm_sha, "generated": _is_generated(osm_path)}
+    meta = {"cache_key": key, "osm_file": osm_path.name, "osm_sha256": osm_sha, "generated": roads.generated}
     net = assemble(roads, boundaries, profile=profile, params=params, meta=meta, progress=progress)
+    check_coverage(net, limit)
     if cache:
         net.save(entry)
         net.meta["cache_dir"] = str(entry.parent)
@@ -376,6 +380,59 @@ def build_network(
         say("done", 1, 1)
     net.meta["cache"] = "miss" if cache else "off"
     return net
+
+
+def _cached(entry: Path, key: str) -> Network | None:
+    """The cached network at ``entry`` if it is there, intact and built for ``key``."""
+    if not entry.exists():
+        return None
+    try:
+        net = Network.load(entry)
+    except DataError as exc:
+        log.warning("ignoring damaged cache entry (it will be rebuilt): %s", exc)
+        return None
+    if net.meta.get("cache_key") != key:
+        log.warning("ignoring cache entry %s built for another key (it will be rebuilt)", entry)
+        return None
+    log.info("using cached network %s", entry)
+    return net
+
+
+def check_share(max_outside_share: float) -> float:
+    """Validate ``max_outside_share``: a finite number in [0, 1]."""
+    ok = isinstance(max_outside_share, numbers.Real) and not isinstance(max_outside_share, bool)
+    x = float(max_outside_share) if ok else math.nan
+    if not (math.isfinite(x) and 0.0 <= x <= 1.0):
+        msg = f"max_outside_share must be a number between 0 and 1, got {max_outside_share!r}"
+        raise ConfigError(msg)
+    return x
+
+
+def road_coverage(pieces: Pieces) -> tuple[float, float]:
+    """(road km, km outside every constituency: pieces flagged OUTSIDE or OUTSIDE_SNAPPED)."""
+    total = float(pieces.length_m.sum()) / 1000.0
+    outside = float(pieces.length_m[pieces.flag != INSIDE].sum()) / 1000.0
+    return total, outside
+
+
+def check_coverage(net: Network, max_outside_share: float = MAX_OUTSIDE_SHARE) -> None:
+    """Refuse a boundary set that does not cover the road network (wrong set or extract).
+
+    Raises
+    ------
+    DataError
+        More than ``max_outside_share`` of the road km lies outside every constituency.
+    """
+    road_km, outside_km = road_coverage(net.pieces)
+    net.meta.update(road_km=road_km, outside_km=outside_km)
+    share = outside_km / road_km if road_km > 0 else 0.0
+    if share > max_outside_share:
+        msg = (
+            f"boundary set {net.meta.get('boundaries', '?')} covers only {100 * (1 - share):.1f} % of the road km in "
+            f"{net.meta.get('osm_file', '?')} ({100 * share:.1f} % lies outside every constituency; the limit is "
+            f"{100 * max_outside_share:g} %): wrong boundary set or extract?"
+        )
+        raise DataError(msg)
 
 
 def assemble(
@@ -404,6 +461,7 @@ def assemble(
         "overlay": asdict(params),
         "skipped_ways": roads.skipped_ways,
     }
+    meta["road_km"], meta["outside_km"] = road_coverage(pieces)
     return Network(
         pieces=pieces,
         way_id=roads.way_id,
@@ -417,15 +475,4 @@ def assemble(
     )
 
 
-def _is_generated(osm_path: Path) -> bool:
-    """A synthetic network from :mod:`routeplan.synth` has a JSON sidecar saying so."""
-    side = osm_path.with_name(osm_path.name + ".json")
-    if not side.exists():
-        return False
-    try:
-        return bool(json.loads(side.read_text()).get("generated"))
-    except (OSError, ValueError):
-        return False
-
-
-__all__ = ["AVOID", "Compiled", "Network", "build_network", "cache_key"]
+__all__ = ["AVOID", "MAX_OUTSIDE_SHARE", "Compiled", "Network", "build_network", "cache_key", "check_coverage", "check_share", "road_coverage"]

@@ -28,6 +28,10 @@ PLACE_KEYS = ("place", "amenity", "leisure", "tourism", "building", "shop", "rai
 # Named objects that are lines, not places one can stop at.
 NOT_PLACES = {"railway=rail", "railway=razed", "railway=abandoned", "railway=disused", "railway=platform_edge"}
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".o5m")
+# How routeplan.synth marks its GENERATED files, inside the file itself: the header's generator
+# (PBF ``writingprogram``, XML ``generator``) and a ``source`` tag on every node and way.
+GENERATOR_PREFIX = "routeplan.synth"
+SOURCE_TAG = ("source", "routeplan-synth")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class OsmRoads:
     way_name: list[str]
     places: list[Place]
     skipped_ways: int  # highway ways a coach may not use
+    generated: bool = False  # synthetic (routeplan.synth): the file's header or tags say so
 
 
 def road_label(tags: dict[str, str]) -> str:
@@ -73,6 +78,9 @@ def road_label(tags: dict[str, str]) -> str:
 def _check_file(path: Path) -> None:
     if not path.exists():
         msg = f"OSM file not found: {path}"
+        raise DataError(msg)
+    if not path.is_file():
+        msg = f"not a file: {path}"
         raise DataError(msg)
     if not path.name.lower().endswith(SUFFIXES):
         msg = f"not an OSM file (expected one of {', '.join(SUFFIXES)}): {path}"
@@ -111,14 +119,17 @@ def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: P
     skipped = 0
     seen = 0
     keys = ("highway", *PLACE_KEYS)
+    src_key, src_val = SOURCE_TAG
     try:
         fp = osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter(*keys))
+        generated = str(fp.header.get("generator", "")).startswith(GENERATOR_PREFIX)
         for obj in fp:
-            if obj.is_way():
+            if isinstance(obj, osmium.osm.Way):
                 seen += 1
                 if progress and seen % 20000 == 0:
                     progress(seen, None)
                 tags = {t.k: t.v for t in obj.tags}
+                generated = generated or tags.get(src_key) == src_val
                 name = tags.get("name")
                 if name and any(k in tags for k in PLACE_KEYS) and "highway" not in tags:
                     pts = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
@@ -154,7 +165,7 @@ def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: P
                 w_nodes.extend(refs)
                 w_ptr.append(len(w_nodes))
                 w_name.append(road_label(tags))
-            elif obj.is_node():
+            elif isinstance(obj, osmium.osm.Node):
                 tags = {t.k: t.v for t in obj.tags}
                 d = node_delay_s(tags, profile)
                 if d > 0:
@@ -170,6 +181,8 @@ def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: P
     if not w_id:
         msg = f"no coach-usable roads in {path}"
         raise DataError(msg)
+    if generated:
+        log.warning("%s is a GENERATED synthetic network (routeplan.synth), not real roads", path.name)
     log.info("read %s: %d coach ways (%d highway ways unusable), %d nodes, %d places", path.name, len(w_id), skipped, len(ids), len(places))
     node_delay = np.zeros(len(ids), dtype=np.float64)
     for osm_id, d in delay_of.items():
@@ -191,4 +204,5 @@ def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: P
         way_name=w_name,
         places=places,
         skipped_ways=skipped,
+        generated=generated,
     )

@@ -16,7 +16,9 @@ Boundary rules (chosen here, documented in the README, explained in the ledger):
    coastline-clipped polygons) are charged to the nearest constituency within
    ``outside_snap_m`` (default 2 km) - the conservative choice, since a charge wrongly missed is
    worse than one wrongly counted - and flagged ``OUTSIDE_SNAPPED`` so the ledger says so.
-   Farther than that (ferries, open sea) they are left uncharged and flagged ``OUTSIDE``.
+   Farther than that (ferries, open sea), or always when ``outside_snap_m`` is 0, they are left
+   uncharged and flagged ``OUTSIDE``.  :func:`routeplan.network.build_network` refuses a boundary
+   set that leaves more than ``max_outside_share`` (5 %) of the road km outside every polygon.
 5. **Overlapping polygons** (a few m² in the ONS files): the lowest constituency code wins.
 
 The overlay is pure geometry: which roads are exempt (motorways) is policy, applied later, so a
@@ -26,17 +28,19 @@ policy change never reruns this step.
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from routeplan.boundaries import Boundaries, from_bng, to_bng
+from routeplan.errors import ConfigError
 from routeplan.graph import Segments, concat_ranges
 
 log = logging.getLogger(__name__)
@@ -44,14 +48,30 @@ log = logging.getLogger(__name__)
 INSIDE = 0
 OUTSIDE_SNAPPED = 1
 OUTSIDE = 2
+MAX_INCURSION_TOL_M = 1000.0
+MAX_OUTSIDE_SNAP_M = 50_000.0
 
 
 @dataclass(frozen=True)
 class OverlayParams:
-    """Tolerances of the boundary rules; part of the cache key."""
+    """Tolerances of the boundary rules; part of the cache key.
+
+    ``incursion_tol_m`` in [0, 1000] (0: every incursion charges); ``outside_snap_m`` in
+    [0, 50 000] (0: no snapping, road outside every polygon stays uncharged).  Anything else,
+    NaN or infinite raises :class:`~routeplan.errors.ConfigError` naming the parameter.
+    """
 
     incursion_tol_m: float = 25.0
     outside_snap_m: float = 2000.0
+
+    def __post_init__(self) -> None:
+        for name, top in (("incursion_tol_m", MAX_INCURSION_TOL_M), ("outside_snap_m", MAX_OUTSIDE_SNAP_M)):
+            raw = getattr(self, name)
+            value = float(raw) if isinstance(raw, numbers.Real) and not isinstance(raw, bool) else math.nan
+            if not (math.isfinite(value) and 0.0 <= value <= top):
+                msg = f"{name} must be a number of metres between 0 and {top:g}, got {raw!r}"
+                raise ConfigError(msg)
+            object.__setattr__(self, name, value)  # 0 and 0.0 are one cache key
 
     def key(self) -> str:
         return f"tol={self.incursion_tol_m!r};snap={self.outside_snap_m!r}"
@@ -196,7 +216,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     s_cell = comp_cell[np.searchsorted(uniq, seg_comp)]
     s_flag = np.where(s_cell >= 0, INSIDE, OUTSIDE).astype(np.int8)
     out = np.flatnonzero(s_cell < 0)
-    if out.size:  # rule 4 for whole segments outside every polygon
+    if out.size and params.outside_snap_m > 0:  # rule 4 for whole segments outside every polygon
         mids = shapely.line_interpolate_point(lines[sidx[out]], 0.5, normalized=True)
         qi, qj = tree.query_nearest(mids, max_distance=params.outside_snap_m, all_matches=False)
         s_cell[out[qi]] = qj
@@ -244,7 +264,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
         ivs = [[p, q, int(cell_of[i]), INSIDE if cell_of[i] >= 0 else OUTSIDE] for i, (p, q) in enumerate(iv)]
         ivs = _absorb_small(ivs, params.incursion_tol_m)
         for item in ivs:
-            if item[2] < 0:
+            if item[2] < 0 and params.outside_snap_m > 0:
                 mid = (item[0] + item[1]) / 2
                 pt = shapely.points([np.interp(mid, cum, x)], [np.interp(mid, cum, y)])
                 _, qj = tree.query_nearest(pt, max_distance=params.outside_snap_m, all_matches=False)

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import folium
 import shapely
@@ -153,7 +154,14 @@ def _polyline(pts: Sequence[tuple[float, float]], layer: folium.FeatureGroup, to
     if len(pts) < 2:
         log.debug("route has %d points; not drawn", len(pts))
         return
-    folium.PolyLine(pts, tooltip=folium.Tooltip(tooltip), **style).add_to(layer)
+    # folium's PolyLine.__init__ is unannotated (folium 0.20): nothing to check the call against.
+    folium.PolyLine(pts, tooltip=folium.Tooltip(tooltip), **style).add_to(layer)  # type: ignore[no-untyped-call]
+
+
+def _figure(m: folium.Map) -> folium.Figure:
+    """The page a map sits in: ``folium.Map`` adds itself to a ``Figure`` when created, but
+    ``get_root`` is annotated as returning a plain ``Element``."""
+    return cast("folium.Figure", m.get_root())
 
 
 def _same_route(a: Route, b: Route) -> bool:
@@ -281,7 +289,7 @@ def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | No
         name="OpenStreetMap",
         max_zoom=19,
     ).add_to(m)
-    m.get_root().header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
+    _figure(m).header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
 
     # Polygons first, so the routes draw above them.
     seats_layer = folium.FeatureGroup(name="Constituencies (charges)", show=True)
@@ -339,7 +347,7 @@ def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | No
     stops_layer.add_to(m)
 
     folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(net, boundaries, leg, title, generated)))
+    _figure(m).html.add_child(folium.Element(_legend_html(net, boundaries, leg, title, generated)))
     if bounds:
         # Keep the routes clear of the legend (bottom left) and the layer control (top right).
         m.fit_bounds(bounds, padding_top_left=(30, 30), padding_bottom_right=(30, LEGEND_CLEARANCE_PX))

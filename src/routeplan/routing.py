@@ -9,6 +9,7 @@ the route does), runs the exact kernel and builds a ledger for every route it re
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ from routeplan.policy import AVOID, ExpensePolicy
 log = logging.getLogger(__name__)
 
 Engine = Literal["fast", "reference", "milp"]
+# Limits on the trade-off parameters: beyond them a value is a typo, not a plan.
+MAX_EXTRA_MINUTES = 24 * 60
+MAX_DETOUR_PERCENT = 1000
 
 
 @dataclass(frozen=True)
@@ -174,13 +178,13 @@ def plan_leg(
     # point of the Pareto front); plain Dijkstra gives just one of them.
     limit = None
     if max_extra_minutes is not None:
-        if max_extra_minutes < 0:
-            msg = "--max-extra-minutes must not be negative"
+        if not math.isfinite(max_extra_minutes) or not 0 <= max_extra_minutes <= MAX_EXTRA_MINUTES:
+            msg = f"max_extra_minutes must be a finite number from 0 to {MAX_EXTRA_MINUTES}, got {max_extra_minutes!r}"
             raise UsageError(msg)
         limit = fastest_t + 60.0 * max_extra_minutes
     if max_detour_percent is not None:
-        if max_detour_percent < 0:
-            msg = "--max-detour-percent must not be negative"
+        if not math.isfinite(max_detour_percent) or not 0 <= max_detour_percent <= MAX_DETOUR_PERCENT:
+            msg = f"max_detour_percent must be a finite number from 0 to {MAX_DETOUR_PERCENT}, got {max_detour_percent!r}"
             raise UsageError(msg)
         pct = fastest_t * (1 + max_detour_percent / 100.0)
         limit = pct if limit is None else min(limit, pct)
@@ -218,7 +222,9 @@ def plan_leg(
     else:
         chosen = front[0]
 
-    mk = lambda kind, lr: _route_from_positions(kind, net, comp, lr.edges, stops, policy, already_charged, day)  # noqa: E731
+    def mk(kind: str, lr: LabelRoute) -> Route:
+        return _route_from_positions(kind, net, comp, lr.edges, stops, policy, already_charged, day)
+
     cheapest = mk("cheapest", chosen)
     fastest_lr = LabelRoute(route_cost(fast[1], comp.label, comp.label_charge)[0], fastest_t, tuple(fast[1]), frozenset())
     if need_front and front[-1].time_s <= fastest_t * (1 + 1e-9) and limit is None:

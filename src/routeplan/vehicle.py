@@ -4,13 +4,55 @@ Behaviour is data (as in OSRM's ``profiles/car.lua``): road classes, default spe
 access rules are tables here, not code paths elsewhere.  GB limits for a coach over 12 m:
 30 mph built-up, 50 mph single carriageway, 60 mph dual carriageway, 60 mph motorway; up to
 12 m the motorway limit is 70 mph.  Posted ``maxspeed`` always applies when lower.
+
+Access for the coach (:func:`way_access`)
+-----------------------------------------
+
+A coach is a bus / public service vehicle, not a goods vehicle.  The most specific access key
+with a recognised value decides: ``coach`` > ``bus`` > ``psv`` > ``motor_vehicle`` >
+``vehicle`` > ``access`` (OSM wiki *Key:access*, land-based transport hierarchy; *Key:psv*).
+
+=====================================  ==================================================
+Tag                                    Effect for the coach
+=====================================  ==================================================
+``access/vehicle/motor_vehicle=no``    unusable, unless a more specific key allows it
+(also private, agricultural, forestry,
+delivery, customers)
+``psv/bus/coach=yes|designated|        usable, even if a less specific key says no
+permissive|official``
+``psv/bus/coach=no`` (etc.)            unusable, even if ``access=yes``
+``highway=busway``                     unusable unless ``bus``/``psv``/``coach`` (or
+                                       ``access``) allows it
+``hgv=*``, ``goods=*``                 ignored (they restrict goods vehicles; GB "no goods
+                                       vehicles over 7.5 t" does not apply to buses and
+                                       coaches; Valhalla's bus costing ignores them).  With
+                                       ``avoid_hgv_restrictions`` and a coach over 3.5 t:
+                                       ``hgv`` (else ``goods``) ``=no|destination|
+                                       discouraged|unsuitable|...`` makes the way unusable
+``maxweight:hgv``,                     ignored; with ``avoid_hgv_restrictions``: unusable
+``maxweightrating:hgv``                when below the coach's weight
+``maxheight/maxwidth/maxlength``       unusable when below the coach's dimension
+``maxweight``                          unusable when below the coach's weight (a structural
+                                       limit: applies to every vehicle)
+``oneway``, roundabouts, motorways     one-way as tagged (``oneway:bus``/``oneway:psv`` are
+                                       not read)
+=====================================  ==================================================
+
+Sources: OSM wiki Key:access, Key:hgv, Key:psv, "OSM tags for routing/Access restrictions"
+(United Kingdom); the Traffic Signs Regulations and General Directions 2016 (diagram 622.1A
+"goods vehicles exceeding 7.5 t" excludes buses); Valhalla ``bus`` costing, which tests bus
+access bits only (truck restrictions apply to the ``truck`` costing).
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from routeplan.errors import ConfigError
@@ -65,11 +107,47 @@ _IMPLICIT_MAXSPEED = {
 }
 _NO = {"no", "private", "agricultural", "forestry", "delivery", "customers", "destination_no"}
 _YES = {"yes", "designated", "permissive", "official"}
+# Most specific first (OSM wiki Key:access): the first of these with a recognised value decides.
+_ACCESS_KEYS = ("coach", "bus", "psv", "motor_vehicle", "vehicle", "access")
+# hgv/goods values an operator who opts in (``avoid_hgv_restrictions``) wants to stay off.
+_HGV_AVOID = _NO | {"destination", "discouraged", "unsuitable", "local", "permit"}
+HGV_MIN_WEIGHT_T = 3.5  # OSM hgv=*: goods vehicles over 3.5 t
+
+# Plausible ranges for profile fields (inclusive); a value outside is a typo, not a vehicle.
+FIELD_RANGES: dict[str, tuple[float, float, str]] = {
+    "length_m": (3.0, 25.0, "m"),
+    "width_m": (1.0, 4.0, "m"),
+    "height_m": (1.0, 6.0, "m"),
+    "weight_t": (0.5, 60.0, "t"),
+    "max_kph_motorway": (1.0, 200.0, "km/h"),
+    "max_kph_dual": (1.0, 200.0, "km/h"),
+    "max_kph_single": (1.0, 200.0, "km/h"),
+    "limiter_kph": (1.0, 200.0, "km/h"),
+}
+NODE_DELAY_MAX_S = 600.0
+
+
+def check_number(value: object, name: str, lo: float, hi: float, unit: str = "") -> float:
+    """``value`` as a float if it is a finite real number (not a bool) in ``[lo, hi]``; else
+    :class:`ConfigError` naming ``name``."""
+    unit_s = f" {unit}" if unit else ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"{name} must be a number ({lo:g} to {hi:g}{unit_s}), got {value!r}"
+        raise ConfigError(msg)
+    v = float(value)
+    if not math.isfinite(v) or not lo <= v <= hi:
+        msg = f"{name} must be between {lo:g} and {hi:g}{unit_s}, got {value!r}"
+        raise ConfigError(msg)
+    return v
 
 
 @dataclass(frozen=True)
 class CoachProfile:
-    """A coach's dimensions and speed caps; frozen because it is part of the graph cache key."""
+    """A coach's dimensions and speed caps; frozen because it is part of the graph cache key.
+
+    ``avoid_hgv_restrictions`` (default off): also stay off ways closed or unsuitable for heavy
+    goods vehicles (``hgv``/``goods`` tags, ``maxweight:hgv``), for operators who prefer to.
+    """
 
     length_m: float = 13.7
     width_m: float = 2.55
@@ -81,36 +159,61 @@ class CoachProfile:
     limiter_kph: float = 100.0
     road_classes: tuple[str, ...] = field(default=tuple(ROAD_CLASSES))
     node_delays_s: tuple[tuple[str, float], ...] = field(default=tuple(NODE_DELAYS_S.items()))
+    avoid_hgv_restrictions: bool = False
 
     def __post_init__(self) -> None:
-        for f in ("length_m", "width_m", "height_m", "weight_t"):
-            if not getattr(self, f) > 0:
-                msg = f"vehicle {f} must be positive, got {getattr(self, f)!r}"
-                raise ConfigError(msg)
+        for f, (lo, hi, unit) in FIELD_RANGES.items():
+            object.__setattr__(self, f, check_number(getattr(self, f), f, lo, hi, unit))
+        if not isinstance(self.avoid_hgv_restrictions, bool):
+            msg = f"avoid_hgv_restrictions must be true or false, got {self.avoid_hgv_restrictions!r}"
+            raise ConfigError(msg)
+        if isinstance(self.road_classes, str) or not all(isinstance(c, str) for c in self.road_classes):
+            msg = f"road_classes must be a list of road class names, got {self.road_classes!r}"
+            raise ConfigError(msg)
+        object.__setattr__(self, "road_classes", tuple(self.road_classes))
         unknown = set(self.road_classes) - set(ROAD_CLASSES)
         if unknown:
             msg = f"unknown road classes in vehicle profile: {sorted(unknown)}"
             raise ConfigError(msg)
+        delays: list[tuple[str, float]] = []
+        for item in self.node_delays_s:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                msg = f"node_delays_s must map node tags to seconds, got {item!r}"
+                raise ConfigError(msg)
+            delays.append((item[0], check_number(item[1], f"node_delays_s {item[0]!r}", 0.0, NODE_DELAY_MAX_S, "s")))
+        object.__setattr__(self, "node_delays_s", tuple(delays))
         if self.length_m <= 12.0 and self.max_kph_motorway == 60 * MPH:
             object.__setattr__(self, "max_kph_motorway", 70 * MPH)
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> CoachProfile:
-        """Build from a TOML table; unknown keys raise (strict, like ``nx.config``)."""
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str | None = None) -> CoachProfile:
+        """Build from a TOML ``[vehicle]`` table; unknown keys and wrong types raise, naming
+        ``source`` (the file) when given."""
+        where = f"vehicle file {source}: " if source else ""
         names = {f.name for f in fields(cls)}
         unknown = set(data) - names
         if unknown:
-            msg = f"unknown vehicle settings: {sorted(unknown)} (known: {sorted(names)})"
+            msg = f"{where}unknown vehicle settings: {sorted(unknown)} (known: {sorted(names)})"
             raise ConfigError(msg)
         kw = dict(data)
-        if "road_classes" in kw:
-            kw["road_classes"] = tuple(kw["road_classes"])
-        if "node_delays_s" in kw:
-            kw["node_delays_s"] = tuple((str(k), float(v)) for k, v in dict(kw["node_delays_s"]).items())
         try:
+            if "road_classes" in kw:
+                rc = kw["road_classes"]
+                if not isinstance(rc, list) or not all(isinstance(c, str) for c in rc):
+                    msg = f"road_classes must be a list of road class names, got {rc!r}"
+                    raise ConfigError(msg)
+                kw["road_classes"] = tuple(rc)
+            if "node_delays_s" in kw:
+                nd = kw["node_delays_s"]
+                if not isinstance(nd, Mapping):
+                    msg = f"node_delays_s must be a table of node tag = seconds, got {nd!r}"
+                    raise ConfigError(msg)
+                kw["node_delays_s"] = tuple((str(k), v) for k, v in nd.items())
             return cls(**kw)
-        except TypeError as exc:
-            raise ConfigError(str(exc)) from exc
+        except ConfigError as exc:
+            if not where:
+                raise
+            raise ConfigError(f"{where}{exc}") from exc
 
     def with_(self, **kw: Any) -> CoachProfile:
         """A copy with some fields changed (CLI overrides)."""
@@ -119,6 +222,58 @@ class CoachProfile:
     def key(self) -> str:
         """Stable text of every field, for cache keys."""
         return repr(tuple((f.name, getattr(self, f.name)) for f in fields(self)))
+
+
+def build_profile(
+    vehicle_file: str | os.PathLike[str] | None = None,
+    *,
+    height_m: float | None = None,
+    length_m: float | None = None,
+    width_m: float | None = None,
+    weight_t: float | None = None,
+    avoid_hgv_restrictions: bool | None = None,
+    names: Mapping[str, str] | None = None,
+) -> CoachProfile:
+    """The coach profile from an optional TOML file (one ``[vehicle]`` table) and explicit
+    values, which win over the file's.  ``names`` maps argument names to what the caller calls
+    them in messages (e.g. ``{"height_m": "--height"}``).  Every problem is a one-line
+    :class:`ConfigError`."""
+    label = dict(names or {})
+    prof = read_vehicle_file(vehicle_file) if vehicle_file is not None else CoachProfile()
+    kw: dict[str, Any] = {}
+    for name, value in (("height_m", height_m), ("length_m", length_m), ("width_m", width_m), ("weight_t", weight_t)):
+        if value is not None:
+            lo, hi, unit = FIELD_RANGES[name]
+            kw[name] = check_number(value, label.get(name, name), lo, hi, unit)
+    if avoid_hgv_restrictions is not None:
+        if not isinstance(avoid_hgv_restrictions, bool):
+            name = label.get("avoid_hgv_restrictions", "avoid_hgv_restrictions")
+            msg = f"{name} must be true or false, got {avoid_hgv_restrictions!r}"
+            raise ConfigError(msg)
+        kw["avoid_hgv_restrictions"] = avoid_hgv_restrictions
+    return prof.with_(**kw) if kw else prof
+
+
+def read_vehicle_file(path: str | os.PathLike[str]) -> CoachProfile:
+    """A profile from a TOML file holding one ``[vehicle]`` table (nothing else)."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        msg = f"cannot read vehicle file {p}: {reason}".splitlines()[0]
+        raise ConfigError(msg) from exc
+    other = sorted(set(data) - {"vehicle"})
+    if other:
+        known = {f.name for f in fields(CoachProfile)}
+        hint = " (put vehicle settings under a [vehicle] table)" if set(other) & known else ""
+        msg = f"vehicle file {p}: unknown keys or tables outside [vehicle]: {other}{hint}"
+        raise ConfigError(msg)
+    table = data.get("vehicle", {})
+    if not isinstance(table, dict):
+        msg = f"vehicle file {p}: 'vehicle' must be a table, got {table!r}"
+        raise ConfigError(msg)
+    return CoachProfile.from_mapping(table, source=str(p))
 
 
 def node_delay_s(tags: Mapping[str, str], profile: CoachProfile) -> float:
@@ -144,8 +299,8 @@ def parse_speed_kph(value: str | None) -> float | None:
     m = re.match(r"^(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?$", v)
     if not m:
         # "30 mph;20 mph" and similar lists: take the lowest parseable value.
-        parts = [parse_speed_kph(p) for p in re.split(r"[;|]", v) if p != v]
-        parts = [p for p in parts if p]
+        parsed = [parse_speed_kph(p) for p in re.split(r"[;|]", v) if p != v]
+        parts = [p for p in parsed if p]
         return min(parts) if parts else None
     num = float(m.group(1))
     return num * MPH if m.group(2) == "mph" else num
@@ -176,30 +331,55 @@ def parse_weight_t(value: str | None) -> float | None:
     return float(m.group(1)) if m else None
 
 
+def _decides(value: str | None) -> bool | None:
+    """``True``/``False`` for an access value that allows/forbids, ``None`` if it says nothing."""
+    if value is None:
+        return None
+    if value in _NO:
+        return False
+    if value in _YES:
+        return True
+    return None
+
+
+def coach_allowed(tags: Mapping[str, str], profile: CoachProfile) -> bool:
+    """Legal access for the coach (a bus/PSV), ignoring dimensions and one-ways.
+
+    The most specific key with a recognised value wins: ``coach`` > ``bus`` > ``psv`` >
+    ``motor_vehicle`` > ``vehicle`` > ``access``.  ``hgv``/``goods`` only count with
+    ``profile.avoid_hgv_restrictions`` (and then only restrict).
+    """
+    allowed: bool | None = None
+    for key in _ACCESS_KEYS:
+        allowed = _decides(tags.get(key))
+        if allowed is not None:
+            break
+    if allowed is None:
+        allowed = tags.get("highway") != "busway"  # a busway is closed to all but buses unless tagged
+    if allowed and profile.avoid_hgv_restrictions and profile.weight_t > HGV_MIN_WEIGHT_T:
+        hgv = tags.get("hgv", tags.get("goods"))
+        if hgv is not None and hgv in _HGV_AVOID:
+            return False
+        for key in ("maxweight:hgv", "maxweightrating:hgv"):
+            got = parse_weight_t(tags.get(key))
+            if got is not None and got < profile.weight_t:
+                return False
+    return allowed
+
+
 def way_access(tags: Mapping[str, str], profile: CoachProfile) -> tuple[bool, bool, bool]:
     """Whether a coach may use a way: ``(usable, forward, backward)``.
 
-    Access follows the most specific tag present: ``bus``/``psv`` beat ``motor_vehicle``/
-    ``vehicle``, which beat ``access``.  A way too low, narrow, short or weak for the coach is
-    unusable.  One-way handling: ``oneway=yes|1|true``, ``-1``, roundabouts and motorways.
+    Legal access: :func:`coach_allowed` (see the table in the module docstring).  A way too
+    low, narrow, short or weak (``maxweight``) for the coach is unusable.  One-way handling:
+    ``oneway=yes|1|true``, ``-1``, roundabouts and motorways.
     """
     hw = tags.get("highway")
     if hw not in profile.road_classes:
         return False, False, False
     if tags.get("area") == "yes":
         return False, False, False
-    allowed = True
-    for key in ("access", "vehicle", "motor_vehicle", "hgv", "psv", "bus"):
-        val = tags.get(key)
-        if val is None or key == "hgv" and profile.weight_t <= 7.5:
-            continue
-        if val in _NO:
-            allowed = False
-        elif val in _YES:
-            allowed = True
-    if hw == "busway" and tags.get("bus") not in _YES and tags.get("psv") not in _YES:
-        allowed = tags.get("access") in _YES
-    if not allowed:
+    if not coach_allowed(tags, profile):
         return False, False, False
     for key, limit in (("maxheight", profile.height_m), ("maxwidth", profile.width_m), ("maxlength", profile.length_m)):
         got = parse_length_m(tags.get(key))

@@ -67,7 +67,8 @@ def build_cell_graph(indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32]
 def _adjacency(node_vptr: npt.NDArray[np.int64], node_verts: npt.NDArray[np.int32], nv: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
     deg = np.diff(node_vptr)
     multi = np.flatnonzero(deg > 1)
-    a_list, b_list = [], []
+    a_list: list[npt.NDArray[np.int32]] = []
+    b_list: list[npt.NDArray[np.int32]] = []
     for k in np.unique(deg[multi]):
         rows = multi[deg[multi] == k]
         block = node_verts[node_vptr[rows][:, None] + np.arange(k)]
@@ -80,12 +81,12 @@ def _adjacency(node_vptr: npt.NDArray[np.int64], node_verts: npt.NDArray[np.int3
         a = np.concatenate(a_list).astype(np.int64)
         b = np.concatenate(b_list).astype(np.int64)
         key = np.unique(a * nv + b)
-        a, b = key // nv, (key % nv).astype(np.int32)
+        a, b_out = key // nv, (key % nv).astype(np.int32)
     else:
-        a, b = np.zeros(0, np.int64), np.zeros(0, np.int32)
+        a, b_out = np.zeros(0, np.int64), np.zeros(0, np.int32)
     ptr = np.zeros(nv + 1, dtype=np.int64)
     np.cumsum(np.bincount(a, minlength=nv), out=ptr[1:])
-    return ptr, b
+    return ptr, b_out
 
 
 def vertex_weights(cg: CellGraph, label_charge: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

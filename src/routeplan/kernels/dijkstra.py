@@ -11,7 +11,7 @@ References
 from __future__ import annotations
 
 import heapq
-from typing import Any
+from typing import TypeAlias
 
 import numba
 import numpy as np
@@ -105,6 +105,9 @@ def dijkstra_all(indptr, heads, weight, allowed, source):  # type: ignore[no-unt
     return dist
 
 
+# Node coordinates: an ``(n, 2)`` array or a contiguous ``(x, y)`` pair.
+XY: TypeAlias = npt.NDArray[np.float64] | tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+
 _NO_XY = np.zeros(1, dtype=np.float64)
 _NO_MASK = np.ones(1, dtype=np.bool_)
 
@@ -114,7 +117,7 @@ def edge_tails(indptr: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return np.repeat(np.arange(indptr.shape[0] - 1, dtype=np.int64), np.diff(indptr))
 
 
-def split_xy(xy: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def split_xy(xy: XY) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Contiguous x and y from an ``(n, 2)`` array or an ``(x, y)`` pair (pass the pair to avoid a
     copy per query)."""
     if isinstance(xy, tuple):
@@ -130,7 +133,7 @@ def shortest_path(
     target: int,
     allowed: npt.NDArray[np.bool_] | None = None,
     *,
-    xy: Any = None,
+    xy: XY | None = None,
     inv_vmax: float = 0.0,
     landmarks: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
     workspace: Workspace | None = None,
@@ -175,4 +178,5 @@ def distances_to(
     np.cumsum(np.bincount(heads, minlength=n), out=rindptr[1:])
     rheads = tails[order].astype(np.int32)
     rallowed = np.ones(heads.shape[0], dtype=np.bool_) if allowed is None else allowed[order]
-    return dijkstra_all(rindptr, rheads, weight[order], rallowed, int(target))
+    dist: npt.NDArray[np.float64] = dijkstra_all(rindptr, rheads, weight[order], rallowed, int(target))
+    return dist

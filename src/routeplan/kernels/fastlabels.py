@@ -40,8 +40,14 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from routeplan.kernels.cells import INF_COST, CellGraph, build_cell_graph, cost_to_go, vertex_weights
-from routeplan.kernels.dijkstra import Workspace, shortest_path, split_xy
+from routeplan.kernels.cells import (
+    INF_COST,
+    CellGraph,
+    build_cell_graph,
+    cost_to_go,
+    vertex_weights,
+)
+from routeplan.kernels.dijkstra import XY, Workspace, shortest_path, split_xy
 from routeplan.kernels.labels import LabelLimitError, LabelRoute, route_cost
 from routeplan.kernels.potential import NO_LANDMARKS, potential
 
@@ -61,7 +67,7 @@ def _h_cost(v, mask, w_words, minD, node_vptr, node_verts, vweight, vbit, D):  #
         if b >= 0 and (mask[b >> 6] >> np.uint64(b & 63)) & np.uint64(1) == 0:
             add = wx
         val = add + D[x]
-        if val < best:
+        if val < best:  # noqa: PLR1730 - numba kernel: keep the exact compiled comparison
             best = val
     return best
 
@@ -131,7 +137,7 @@ def _search(indptr, heads, time_s, edge_vertex, vweight, vbit, D, node_vptr, nod
             if b >= 0 and (nmask[b >> 6] >> np.uint64(b & 63)) & np.uint64(1) == 0:
                 nmask[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
                 ncost = cost + wx
-                if D[xv] < nminD:
+                if D[xv] < nminD:  # noqa: PLR1730 - numba kernel: keep the exact compiled comparison
                     nminD = D[xv]
             hc = _h_cost(v, nmask, n_words, nminD, node_vptr, node_verts, vweight, vbit, D)
             if hc >= INF_COST or ncost + hc > ub_cost:
@@ -227,7 +233,7 @@ def pareto_front_fast(
     *,
     cell_graph: CellGraph | None = None,
     ub_cost: int | None = None,
-    xy: npt.NDArray[np.float64] | None = None,
+    xy: XY | None = None,
     inv_vmax: float = 0.0,
     landmarks: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
     first_only: bool = False,
@@ -282,6 +288,8 @@ def pareto_front_fast(
             return []
     fastest_cost = route_cost(fastest[1], lab, charge)[0] if fastest is not None else None
     if ub_cost is None:
+        # Here ``fastest`` was given or has just been computed, so its cost is known.
+        assert fastest_cost is not None
         ub_cost = fastest_cost
     if max_cost is not None:
         ub_cost = min(ub_cost, max_cost)
@@ -321,14 +329,14 @@ def pareto_front_fast(
         raise LabelLimitError(msg)
     if stats is not None:
         stats["labels"] = float(nl)
-    out = []
+    out: list[LabelRoute] = []
     for li in res:
-        edges = []
+        path: list[int] = []
         j = li
         while parent[j] >= 0:
-            edges.append(int(edge[j]))
+            path.append(int(edge[j]))
             j = parent[j]
-        edges.reverse()
-        labs = frozenset(int(lab[k]) for k in edges if lab[k] >= 0 and charge[lab[k]] > 0)
-        out.append(LabelRoute(int(cost[li]), float(ltime[li]), tuple(edges), labs))
+        path.reverse()
+        labs = frozenset(int(lab[k]) for k in path if lab[k] >= 0 and charge[lab[k]] > 0)
+        out.append(LabelRoute(int(cost[li]), float(ltime[li]), tuple(path), labs))
     return out

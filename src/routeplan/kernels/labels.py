@@ -137,13 +137,13 @@ def pareto_front(
     bit_label: list[int] = []
     bit_charge: list[int] = []
     edge_bit = np.full(lab.shape[0], -1, dtype=np.int64)
-    for k in np.flatnonzero(edge_charge > 0):
-        lb = int(lab[k])
+    for pos in np.flatnonzero(edge_charge > 0):
+        lb = int(lab[pos])
         if lb not in bit_of:
             bit_of[lb] = len(bit_label)
             bit_label.append(lb)
             bit_charge.append(int(charge[lb]))
-        edge_bit[k] = bit_of[lb]
+        edge_bit[pos] = bit_of[lb]
 
     ind = indptr.tolist()
     hd = heads.tolist()

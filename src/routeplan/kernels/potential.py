@@ -16,10 +16,10 @@ def potential(v, t, x, y, inv_vmax, lm_from, lm_to):  # type: ignore[no-untyped-
         h = np.hypot(x[v] - x[t], y[v] - y[t]) * inv_vmax
     for j in range(lm_from.shape[1]):
         a = lm_to[v, j] - lm_to[t, j]
-        if a > h:
+        if a > h:  # noqa: PLR1730 - numba kernel: keep the exact compiled comparison
             h = a
         b = lm_from[t, j] - lm_from[v, j]
-        if b > h:
+        if b > h:  # noqa: PLR1730 - numba kernel: keep the exact compiled comparison
             h = b
     return h
 
