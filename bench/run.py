@@ -28,7 +28,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench import valhalla as vh  # noqa: E402
+from bench import valhalla as vh
 
 REAL = {"newport": "newport-2023-06-13.osm.pbf", "rutland": "rutland-latest.osm.pbf"}
 SYNTH = ("county", "region", "nation", "gb")
@@ -247,8 +247,8 @@ def scaling_section(results: dict[str, Any]) -> list[str]:
         }
     else:
         n_vh, series_vh = n, {}
-    out = ["## Scaling", "", f"Log-log slope against node count over {len(names)} networks ({min(n):,.0f} to {max(n):,.0f} nodes); 1.0 means linear growth. "
-           "Fixed costs flatten the slopes at the small end (about 1 s of Python start-up and imports in our build; the HTTP round trip in Valhalla's latency).", "",
+    out = ["## Scaling", "", (f"Log-log slope against node count over {len(names)} networks ({min(n):,.0f} to {max(n):,.0f} nodes); 1.0 means linear growth. "
+           "Fixed costs flatten the slopes at the small end (about 1 s of Python start-up and imports in our build; the HTTP round trip in Valhalla's latency)."), "",
            "| quantity | slope | smallest | largest |", "|---|---|---|---|"]
     for label, ys in [*series.items(), *series_vh.items()]:
         xs = n_vh if label.startswith("Valhalla") else n

@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from datapaths import DATA, NEWPORT, RUTLAND
 
 

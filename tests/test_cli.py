@@ -9,8 +9,8 @@ import sys
 
 import click
 import pytest
-
 from datapaths import DATA, NEWPORT
+
 from routeplan.cli import cli, main
 
 
@@ -88,7 +88,7 @@ def test_route_text_map_and_ledger(tmp_path, capsys, cache_root, bset):
     ],
 )
 def test_bad_input_is_one_line(capsys, cache_root, args, code, msg):
-    got, out, err = run([*BASE, *args], capsys)
+    got, _, err = run([*BASE, *args], capsys)
     assert got == code
     assert msg in err and err.startswith("routeplan: ") and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
@@ -109,7 +109,7 @@ def test_bad_files(tmp_path, capsys, cache_root):
 def test_failed_run_keeps_existing_outputs(tmp_path, capsys, cache_root):
     ledger = tmp_path / "l.csv"
     ledger.write_text("precious\n")
-    code, _, err = run([*BASE, "--from", "Nowhere Special", "--to", "Marshfield", "--ledger", str(ledger), "--map", str(tmp_path / "m.html")], capsys)
+    code, _, _ = run([*BASE, "--from", "Nowhere Special", "--to", "Marshfield", "--ledger", str(ledger), "--map", str(tmp_path / "m.html")], capsys)
     assert code == 5
     assert ledger.read_text() == "precious\n"
     assert not (tmp_path / "m.html").exists()

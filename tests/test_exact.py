@@ -37,8 +37,8 @@ from randgraphs import Case, big_grid_case, make_case
 
 from routeplan.kernels import csr_from_edges
 from routeplan.kernels.fastlabels import pareto_front_fast
-from routeplan.kernels.landmarks import compute_landmarks
 from routeplan.kernels.labels import LabelRoute, cheapest, pareto_front
+from routeplan.kernels.landmarks import compute_landmarks
 from routeplan.kernels.milp import milp_cheapest, milp_min_cost_within, milp_pareto_front
 
 N_FRONT = 1000  # (a) kernel front vs brute force

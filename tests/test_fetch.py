@@ -3,8 +3,8 @@
 import hashlib
 
 import pytest
-
 from datapaths import DATA, RUTLAND
+
 from routeplan.boundaries import load_boundaries
 from routeplan.errors import DataError
 from routeplan.fetch import download, fetch_boundaries, fetch_osm
@@ -33,7 +33,7 @@ def test_fetch_osm_from_a_geofabrik_like_mirror(tmp_path):
     mirror = tmp_path / "mirror" / "europe" / "great-britain" / "england"
     mirror.mkdir(parents=True)
     (mirror / "rutland-latest.osm.pbf").write_bytes(RUTLAND.read_bytes())
-    (mirror / "rutland-latest.osm.pbf.md5").write_text(hashlib.md5(RUTLAND.read_bytes()).hexdigest() + "  rutland-latest.osm.pbf\n")  # noqa: S324
+    (mirror / "rutland-latest.osm.pbf.md5").write_text(hashlib.md5(RUTLAND.read_bytes()).hexdigest() + "  rutland-latest.osm.pbf\n")
     path = fetch_osm("europe/great-britain/england/rutland", data_dir=tmp_path / "data", base_url=(tmp_path / "mirror").as_uri())
     assert path.read_bytes() == RUTLAND.read_bytes()
     with pytest.raises(DataError, match="cannot fetch the checksum"):

@@ -4,9 +4,8 @@ import os
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from datapaths import DATA, REPO
+from nbclient import NotebookClient
 
 
 @pytest.mark.integration

@@ -57,7 +57,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 def _tooltips(page: str) -> list[str]:
     """The HTML of every bindTooltip(`...`) call (folium puts it in a JS template literal)."""
-    return re.findall(r"bindTooltip\(\s*`(.*?)`", page, flags=re.S)
+    return re.findall(r"bindTooltip\(\s*`(.*?)`", page, flags=re.DOTALL)
 
 
 def _attribution(page: str) -> str:

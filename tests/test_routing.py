@@ -125,6 +125,7 @@ def test_rutland_trunk_policy(rutland2024, b2024):
 
 def test_network_cache_roundtrip(newport2024, b2024, tmp_path):
     from datapaths import NEWPORT
+
     from routeplan.network import Network, build_network
 
     a = build_network(NEWPORT, b2024, cache_dir=tmp_path)
@@ -193,8 +194,8 @@ def direct_len(path, bnd, tmp_path):
 def test_osmnx_graph_is_accepted(b2024, tmp_path):
     """A graph made with osmnx (graph_from_xml on an OSM file) routes like the file itself."""
     import osmnx as ox
-
     from drawn import write_osm
+
     from routeplan.interop import network_from_graph
     from routeplan.locate import Stop
     from routeplan.network import build_network
@@ -216,7 +217,7 @@ def test_osmnx_graph_is_accepted(b2024, tmp_path):
         lat, lon = net.pieces.node_lat, net.pieces.node_lon
         ia = int(np.argmin((lat - lat.max()) ** 2 + (lon - lon.min()) ** 2))
         ig = int(np.argmin((lat - lat.min()) ** 2 + (lon - lon.max()) ** 2))
-        mk = lambda i: Stop("x", float(lat[i]), float(lon[i]), i, 0.0, "node", -1, "outside")  # noqa: E731
+        mk = lambda i: Stop("x", float(lat[i]), float(lon[i]), i, 0.0, "node", -1, "outside")
         return plan_leg(net, mk(ia), mk(ig))
     assert trip(via_osmnx).fastest.time_s == pytest.approx(trip(direct).fastest.time_s, rel=1e-6)
     # And our own network round-trips through networkx.

@@ -19,7 +19,8 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from types import TracebackType
+from typing import IO, Any, Self
 
 from routeplan.errors import UsageError
 
@@ -29,7 +30,7 @@ STDOUT = "-"
 def _umask() -> int:
     """The process umask, read without changing it where Linux allows (no thread race)."""
     try:
-        with open("/proc/self/status", encoding="ascii") as fh:  # noqa: PTH123
+        with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("Umask:"):
                     return int(line.split()[1], 8)
@@ -68,7 +69,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kw: Any) -> Iterator[IO[Any]]:
     """Open a temporary file for writing; it replaces ``path`` only if the block succeeds."""
-    with atomic_path(path) as tmp, open(tmp, mode, **kw) as fh:  # noqa: PTH123
+    with atomic_path(path) as tmp, open(tmp, mode, **kw) as fh:
         yield fh
 
 
@@ -172,7 +173,7 @@ class OutputSet:
     def __contains__(self, what: str) -> bool:
         return what in self._targets
 
-    def __enter__(self) -> OutputSet:
+    def __enter__(self) -> Self:
         self._open = True
         try:
             for what, p in self._targets.items():
@@ -205,7 +206,7 @@ class OutputSet:
             return
         self.path(what).write_text(text, encoding="utf-8")
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         try:
             if exc_type is None:
                 self._commit()
