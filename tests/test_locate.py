@@ -11,7 +11,14 @@ import math
 import pytest
 
 from routeplan.errors import LocateError, UsageError
-from routeplan.locate import MAX_SNAP_LIMIT_M, find_place, normalise_name, parse_latlon, resolve, snap
+from routeplan.locate import (
+    MAX_SNAP_LIMIT_M,
+    find_place,
+    normalise_name,
+    parse_latlon,
+    resolve,
+    snap,
+)
 from routeplan.osm import Place
 
 # -- normalise_name: pure -------------------------------------------------------------------

@@ -34,10 +34,10 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from drawn import cell_box, grid_nodes, write_osm
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from drawn import cell_box, grid_nodes, write_osm
 from routeplan.boundaries import Boundaries, from_polygons
 from routeplan.errors import DataError, InfeasibleError, NoRouteError
 from routeplan.ledger import build_ledger
@@ -232,7 +232,7 @@ def open_roads(net: Network, policy: ExpensePolicy, avoided: int) -> nx.DiGraph:
 
 def independent_cost(net: Network, route: Route, stops: tuple[Stop, ...], policy: ExpensePolicy) -> int:
     charges = policy.label_charges(net.cell_codes, net.cell_names)
-    cells = charged_cells(net, route, policy) | {s.cell for s in stops if s.cell >= 0}
+    cells = charged_cells(net, route, policy) | ({s.cell for s in stops if s.cell >= 0} if policy.charge_stops else set())
     return sum(int(charges[c]) for c in cells if charges[c] > 0)
 
 
