@@ -23,6 +23,7 @@ Neither imports ``routeplan`` (only :func:`day_network`, which wraps a generated
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,6 +208,198 @@ def sum_of_legs_cost(
     return total
 
 
+# ------------------------------------------------------------------------- days with time windows
+#
+# The rules, restated from the brief (independently of routeplan.schedule): the day leaves stop 0
+# at ``start_s``; stop j >= 1 is reached at ``depart_{j-1} + drive_j`` and must be reached by its
+# ``latest`` (None: any time; a microsecond of slack for float sums); service starts at
+# ``max(arrival, earliest)`` and the coach leaves ``dwell_j`` later.  The last stop has only a
+# latest.  Best: least charge, then least total driving, then earliest arrival at the last stop.
+
+SLACK_S = 1e-6
+
+
+def simulate(
+    start_s: float,
+    leg_times: Sequence[float],
+    windows: Sequence[tuple[float | None, float | None] | None],
+    dwell_s: Sequence[float],
+) -> tuple[list[float], int | None]:
+    """Arrival at every stop (stop 0: ``start_s``) and the first late stop (``None``: on time)."""
+    k = len(leg_times)
+    arrive = [float(start_s)]
+    depart = float(start_s)
+    first_late: int | None = None
+    for j in range(1, k + 1):
+        a = depart + float(leg_times[j - 1])
+        arrive.append(a)
+        e, z = windows[j] if windows[j] is not None else (None, None)  # type: ignore[misc]
+        if z is not None and a > z + SLACK_S and first_late is None:
+            first_late = j
+        if j < k:
+            depart = (a if e is None else max(a, e)) + float(dwell_s[j])
+    return arrive, first_late
+
+
+@dataclass(frozen=True)
+class WindowAnswer:
+    cost: int
+    time_s: float  # total driving
+    arrive_s: float  # at the last stop
+    legs: tuple[tuple[int, ...], ...]
+    arrivals: tuple[float, ...]
+
+
+def brute_force_windowed_day(
+    n_nodes: int,
+    tails: npt.ArrayLike,
+    heads: npt.ArrayLike,
+    time_s: npt.ArrayLike,
+    label: npt.ArrayLike,
+    label_charge: npt.ArrayLike,
+    nodes: Sequence[int],
+    *,
+    start_s: float,
+    windows: Sequence[tuple[float | None, float | None] | None],
+    dwell_s: Sequence[float],
+) -> WindowAnswer | None:
+    """Best day meeting every window by enumeration; ``None`` when no day does (or a leg has
+    no allowed path).
+
+    Every simple path of every leg is enumerated (a walk with a cycle is never better: the cycle
+    adds driving, arrives later everywhere -- departures are non-decreasing in arrivals -- and
+    can only add labels).  The legs are combined leg after leg keeping, per (labels so far, time
+    of departure from the last stop reached), the least driving: the rest of the day depends on
+    nothing else.  Each candidate day is then simulated by :func:`simulate`.
+    """
+    tm = np.asarray(time_s, dtype=np.float64)
+    per_leg: list[list[tuple[frozenset[int], float, tuple[int, ...]]]] = []
+    for a, z in itertools.pairwise(nodes):
+        lab = np.asarray(label, dtype=np.int64)
+        ch = np.asarray(label_charge, dtype=np.int64)
+        ok = _allowed(lab, ch)
+        opts: list[tuple[frozenset[int], float, tuple[int, ...]]] = []
+        for p in simple_paths(n_nodes, np.asarray(tails), np.asarray(heads), ok, int(a), int(z)):
+            s = frozenset(int(lab[e]) for e in p if lab[e] >= 0 and ch[lab[e]] > 0)
+            t = 0.0
+            for e in p:
+                t += float(tm[e])
+            opts.append((s, t, p))
+        if not opts:
+            return None
+        per_leg.append(opts)
+    k = len(per_leg)
+    # (labels, departure clock) -> (drive, leg times, paths)
+    State = tuple[float, tuple[float, ...], tuple[tuple[int, ...], ...]]
+    states: dict[tuple[frozenset[int], float], State] = {(frozenset(), float(start_s)): (0.0, (), ())}
+    finals: list[WindowAnswer] = []
+    for j, opts in enumerate(per_leg, start=1):
+        nxt: dict[tuple[frozenset[int], float], State] = {}
+        w = windows[j] if windows[j] is not None else (None, None)
+        e, z = w  # type: ignore[misc]
+        for (labs, dep), (drive, times, paths) in states.items():
+            for s2, t2, p2 in opts:
+                a = dep + t2
+                if z is not None and a > z + SLACK_S:
+                    continue
+                u = labs | s2
+                d = drive + t2
+                if j == k:
+                    arrivals, late = simulate(start_s, (*times, t2), windows, dwell_s)
+                    assert late is None and abs(arrivals[-1] - a) <= 1e-6
+                    finals.append(WindowAnswer(set_cost(u, label_charge), d, a, (*paths, p2), tuple(arrivals)))
+                    continue
+                dep2 = (a if e is None else max(a, e)) + float(dwell_s[j])
+                key = (u, dep2)
+                if key not in nxt or d < nxt[key][0]:
+                    nxt[key] = (d, (*times, t2), (*paths, p2))
+        states = nxt
+    if not finals:
+        return None
+    # Drive times equal up to float summation order are ties (then the earliest arrival wins).
+    return min(finals, key=lambda x: (x.cost, round(x.time_s, 6), x.arrive_s))
+
+
+@dataclass(frozen=True)
+class WindowedDay:
+    """A generated day with a start time, a window (or None) and a dwell per stop."""
+
+    day: Day
+    start_s: float
+    windows: tuple[tuple[float | None, float | None] | None, ...]
+    dwell_s: tuple[float, ...]
+    kinds: tuple[str, ...]  # how each stop's latest was drawn (for coverage)
+
+    def __repr__(self) -> str:
+        return f"WindowedDay({self.day!r}, start={self.start_s}, windows={self.windows}, dwell={self.dwell_s})"
+
+
+def make_windowed_day(seed: int) -> WindowedDay:
+    """A day of :func:`make_day` with windows drawn around the arrival times of two reference
+    days (every leg fastest, and the unconstrained optimum) as the windows so far shape them:
+    no limit, an arrive-by exactly at the earliest possible arrival (a tie), strictly between the
+    fastest and the unconstrained optimum (forcing a faster, often dearer leg), exactly at the
+    optimum's arrival, loose, or before the earliest possible arrival (infeasible); an earliest
+    time near or after the fastest arrival (waiting); random dwell times, and sometimes a window
+    or dwell at stop 0 or the last stop (which the rules ignore)."""
+    day = make_day(seed)
+    c = day.case
+    rng = np.random.default_rng(20_000_003 + seed)
+    charge = free_stop_cells(c.label_charge, day.stop_cells)
+    k = day.legs
+    start = float(rng.choice((0.0, 8 * 3600.0, 37.5)))
+    dwell = [float(rng.choice((0.0, 0.0, 1.0, 2.5, 4.0))) for _ in range(k + 1)]
+    if rng.random() < 0.7:
+        dwell[0] = 0.0
+    if rng.random() < 0.7:
+        dwell[k] = 0.0
+    fast: list[float] = []
+    for a, z in itertools.pairwise(day.nodes):
+        opts = leg_options(c.n_nodes, c.tails, c.heads, c.time_s, c.label, charge, a, z)
+        fast.append(min((t for t, _ in opts.values()), default=math.inf))
+    best = brute_force_day(c.n_nodes, c.tails, c.heads, c.time_s, c.label, charge, day.nodes)
+    tm = np.asarray(c.time_s, dtype=np.float64)
+    unc = [float(sum(float(tm[e]) for e in leg)) for leg in best.legs] if best is not None else fast
+    windows: list[tuple[float | None, float | None] | None] = [None]
+    if rng.random() < 0.15:
+        windows[0] = (0.0, 1.0)  # ignored: the day starts when it starts
+    kinds: list[str] = ["start"]
+    dep_f = dep_u = start
+    for j in range(1, k + 1):
+        a_f, a_u = dep_f + fast[j - 1], dep_u + unc[j - 1]
+        if not math.isfinite(a_f):
+            windows.append(None)
+            kinds.append("none")
+            continue
+        r = rng.random()
+        latest: float | None
+        if r < 0.3:
+            latest, kind = None, "none"
+        elif r < 0.45:
+            latest, kind = a_f, "tie_fastest"
+        elif r < 0.62:
+            latest, kind = ((a_f + a_u) / 2, "between") if a_u > a_f + 1e-9 else (a_f + 0.5, "tight")
+        elif r < 0.72:
+            latest, kind = a_u, "tie_optimum"
+        elif r < 0.9:
+            latest, kind = a_u + float(rng.uniform(0.0, 5.0)), "loose"
+        else:
+            latest, kind = a_f - float(rng.choice((0.05, 1.0, 3.0))), "infeasible"
+        if latest is not None:
+            latest = max(latest, 0.0)
+        earliest: float | None = None
+        if rng.random() < (0.35 if j < k else 0.1):
+            earliest = max(a_f + float(rng.choice((-2.0, 0.0, 1.0, 3.0, 6.0, 10.0))), 0.0)
+            if latest is not None and earliest > latest:
+                earliest = latest if rng.random() < 0.5 else None
+        windows.append(None if earliest is None and latest is None else (earliest, latest))
+        kinds.append(kind)
+        if j < k:
+            dep_f = (a_f if earliest is None else max(a_f, earliest)) + dwell[j]
+            dep_u = (a_u if earliest is None else max(a_u, earliest)) + dwell[j]
+    return WindowedDay(day, start, tuple(windows), tuple(dwell), tuple(kinds))
+
+
 # ------------------------------------------------------------------------------------- MILP
 
 
@@ -363,6 +556,7 @@ def day_network(case: Case) -> Any:
 
 
 __all__ = [
-    "Day", "DayAnswer", "MilpDay", "brute_force_day", "day_network", "free_stop_cells", "leg_options",
-    "make_day", "milp_day", "set_cost", "sum_of_legs_cost",
+    "Day", "DayAnswer", "MilpDay", "WindowAnswer", "WindowedDay", "brute_force_day", "brute_force_windowed_day",
+    "day_network", "free_stop_cells", "leg_options", "make_day", "make_windowed_day", "milp_day", "set_cost",
+    "simulate", "sum_of_legs_cost",
 ]

@@ -478,6 +478,162 @@ def _route_text(net: Any, policy: Any, leg: Any, origin: Any, dest: Any) -> str:
     return "".join(f"{ln}\n" for ln in lines)
 
 
+# -- plan ----------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("itinerary")
+@click.option("--osm", "osm", help="OSM extract (overrides the itinerary's [tour] osm).")
+@click.option("--boundaries", help="Boundary set or polygon file (overrides the itinerary's; default wpc-2024).")
+@click.option("--optimise-order", "optimise", is_flag=True, help="Reorder the stops not marked fixed (exact up to 8 free stops a day).")
+@click.option("--order-budget", type=FiniteFloat(1, 3600, unit=" s"), default=60.0, show_default=True, help="Time budget per day for --optimise-order.")
+@click.option("--map", "map_path", help="Write a Folium HTML map (one layer per day) here.")
+@click.option("--ledger", "ledger_path", help="Write the tour ledger CSV here ('-' for standard output).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--policy", help="TOML file with a [policy] table (merged with the itinerary's [tour.policy]).")
+@click.option("--day-rate", type=FiniteFloat(0, 100_000, unit=" £"), help="Charge per constituency per day, £.")
+@click.option("--exempt", help="Comma-separated exempt road classes ('none' for none).")
+@click.option("--overrides", help="CSV: constituency,charge (£ or 'avoid').")
+@click.option("--avoid", multiple=True, help="Constituency never to enter. Repeatable.")
+@click.option("--free", multiple=True, help="Constituency charged £0. Repeatable.")
+@click.option("--engine", type=click.Choice(["fast", "reference"]), default="fast", show_default=True, help="Exact engine.")
+@click.option("--vehicle", help="TOML with a [vehicle] table (or give [tour.vehicle] in the itinerary).")
+@click.option("--max-snap", type=FiniteFloat(0, 50_000, lo_open=True, unit=" m"), default=750.0, show_default=True, help="Max distance from a stop to a coach road (m).")
+@click.option("--max-outside-percent", type=FiniteFloat(0, 100, unit=" %"), default=5.0, show_default=True, help="Refuse a boundary set that leaves more than this share of the road km outside every constituency.")
+@data_options
+def plan(**o: Any) -> None:
+    """Plan a campaign tour from an itinerary file: each day planned whole, with schedule and ledger."""
+    from routeplan.atomic import OutputSet
+    from routeplan.boundaries import load_boundaries
+    from routeplan.boundaries import resolve as resolve_boundaries
+    from routeplan.itinerary import read_itinerary
+    from routeplan.network import build_network
+    from routeplan.policy import ExpensePolicy
+    from routeplan.tour import plan_tour
+
+    _setup_logging(o["verbose"], o["quiet"])
+    _check_input_file("itinerary", o["itinerary"])
+    itin = read_itinerary(o["itinerary"])
+    osm_spec = o["osm"] or itin.osm
+    if not osm_spec:
+        msg = "no OSM extract: give --osm or osm = ... under [tour] in the itinerary"
+        raise UsageError(msg)
+    bspec = o["boundaries"] or itin.boundaries or "wpc-2024"
+    osm = _resolve_osm(osm_spec, o["data_dir"])
+    bnd_path = resolve_boundaries(bspec, o["data_dir"])[0]
+    outs = OutputSet(inputs=[o["itinerary"], osm, bnd_path, o["policy"], o["overrides"], o["vehicle"]])
+    outs.add("--map", o["map_path"])
+    outs.add("--ledger", o["ledger_path"], stdout_ok=True)
+    if o["as_json"] and outs.claims_stdout():
+        msg = "--json and --ledger - both write to standard output"
+        raise UsageError(msg)
+    for flag, key in (("--policy", "policy"), ("--overrides", "overrides"), ("--vehicle", "vehicle")):
+        if o[key] is not None:
+            _check_input_file(flag, o[key])
+    o.setdefault("value_of_time", None)
+    o.setdefault("no_stop_charges", False)
+    base = _policy_from_options(o)
+    policy = ExpensePolicy.from_mapping(itin.policy, base=base, source=f"{itin.source} [tour.policy]") if itin.policy else base
+    profile = _tour_vehicle(o, itin)
+    _check_cache_dir(o)
+    with outs:
+        bnd = load_boundaries(bspec, data_dir=o["data_dir"])
+        prog = _Progress(o["quiet"] or o["as_json"] and not o["verbose"])
+        net = build_network(osm, bnd, profile=profile, cache=not o["no_cache"], cache_dir=o["cache_dir"], progress=prog,
+                            max_outside_share=o["max_outside_percent"] / 100.0)
+        prog.close()
+        say = (lambda _m: None) if o["quiet"] or o["as_json"] else (lambda m: click.echo(f"routeplan: {m}", err=True))
+        tour = plan_tour(net, bnd, itin, policy, optimise=o["optimise"], engine=o["engine"], max_snap_m=o["max_snap"],
+                         order_budget_s=o["order_budget"], progress=say)
+        if o["map_path"]:
+            from routeplan import render
+
+            render.tour_map(net, bnd, tour).save(str(outs.path("--map")))
+        if o["ledger_path"]:
+            from routeplan.tour import ledger_rows
+
+            buf = io.StringIO(newline="")
+            csv.writer(buf).writerows(ledger_rows(tour))
+            outs.write_text("--ledger", buf.getvalue())
+        if o["as_json"]:
+            data = tour.as_dict(net) | {"attribution": ["© OpenStreetMap contributors (ODbL)", net.meta.get("boundary_attribution", "")]}
+            text = json.dumps(data, indent=1, default=str, allow_nan=False) + "\n"
+        else:
+            text = _tour_text(net, tour) + "".join(f"Wrote {what.lstrip('-')}: {p}\n" for what, p in outs.written)
+    click.echo(text, nl=False)
+
+
+def _tour_vehicle(o: dict[str, Any], itin: Any) -> Any:
+    from routeplan.vehicle import CoachProfile
+
+    if itin.vehicle and o["vehicle"]:
+        msg = "the vehicle is given twice: in the itinerary's [tour.vehicle] and with --vehicle"
+        raise UsageError(msg)
+    if itin.vehicle:
+        return CoachProfile.from_mapping(itin.vehicle, source=f"{itin.source} [tour.vehicle]")
+    return _vehicle_from_options(o | {k: None for k in ("height_m", "length_m", "width_m", "weight_t")} | {"avoid_hgv_restrictions": False})
+
+
+def _tour_text(net: Any, tour: Any) -> str:
+    """Day by day: time, stop, what each leg adds, the running day total; then the savings."""
+    from routeplan.ledger import format_money
+    from routeplan.schedule import format_clock, format_duration
+    from routeplan.tour import PLAN_KINDS, PLAN_TITLES
+
+    lines: list[str] = []
+    echo = lines.append
+    if tour.generated:
+        echo("NOTE: GENERATED synthetic network (not real roads) over real constituency polygons")
+    echo(f"Tour: {tour.name} ({len(tour.days)} day{'s' if len(tour.days) != 1 else ''}) on {net.meta['osm_file']}, boundaries {net.meta['boundaries']}")
+    for d in tour.days:
+        best = d.plan.best
+        when = d.date.strftime("%a %d %b %Y") if d.date else f"day {d.number}"
+        echo("")
+        echo(f"Day {d.number} ({when}): {d.stops[0].label} -> {d.stops[-1].label}")
+        if d.order is not None:
+            proof = "optimal order" if d.order.optimal else f"best order found, NOT proven optimal (lower bound {format_money(d.order.lower_bound_pence)})"
+            echo(f"  stop order chosen by --optimise-order: {proof}")
+        stop_pence = best.cost_pence - sum(leg.cost_pence for leg in best.legs)
+        running = stop_pence
+        echo(f"  {'time':>8}  {'stop':<34} {'leg adds':>10} {'day total':>10}")
+        v0 = best.visits
+        echo(f"  {format_clock(d.spec.start_s):>8}  {'depart ' + d.stops[0].label:<34} {'':>10} {format_money(running):>10}  (stops' own seats)")
+        for i, leg in enumerate(best.legs):
+            running += leg.cost_pence
+            v = v0[i + 1]
+            extra = f"  wait {format_duration(v.wait_s)}" if v.wait_s > 0 else ""
+            extra += f"  dwell {format_duration(v.dwell_s)}" if v.dwell_s > 0 else ""
+            extra += f"  LATE by {format_duration(v.late_s)}" if v.late_s > 0 else ""
+            echo(f"  {format_clock(v.arrive_s):>8}  {d.stops[i + 1].label:<34} {format_money(leg.cost_pence):>10} {format_money(running):>10}{extra}")
+        echo(f"  Day total {format_money(best.cost_pence)}, driving {format_duration(best.time_s)}, {best.length_m / 1000:.1f} km")
+        for c in best.charges:
+            if c.pence > 0:
+                legs = ", ".join(f"leg {i} {km:.2f} km" for i, km in c.legs)
+                echo(f"    {format_money(c.pence):>10}  {c.name} ({c.code}): {c.charged_by}" + (f"; {legs}" if legs else ""))
+        for note in best.ledger.notes:
+            echo(f"    NOTE: {note}")
+        for kind in PLAN_KINDS[1:]:
+            r = d.route(kind)
+            diff = r.cost_pence - best.cost_pence
+            echo(f"  {PLAN_TITLES[kind]:>14}: {format_money(r.cost_pence)}, driving {format_duration(r.time_s)}"
+                 + (f"  -> planning the day whole saves {format_money(diff)}" if diff > 0 else ""))
+        h = d.hours
+        for b in h.breaks:
+            if b.kind != "stop dwell":  # a dwell that already counts as a break needs no line
+                echo(f"  break {format_clock(b.clock_s)} {format_duration(b.duration_s)} ({b.kind}): {b.where}")
+        echo(f"  Drivers' hours: {format_duration(h.driving_s)} driving"
+             + (", extended day (over 9 h)" if h.uses_extended_day else "") + (f", breaks add {format_duration(h.added_s)}" if h.added_s > 0 else ""))
+        for viol in h.violations:
+            echo(f"  WARNING ({viol.kind}): {viol.message}")
+        if h.needs_second_driver:
+            echo("  WARNING: this day needs a second driver")
+    echo("")
+    for viol in tour.week:
+        echo(f"WARNING ({viol.kind}): {viol.message}")
+    tb, tf, tl = (tour.total_pence(k) for k in PLAN_KINDS)
+    echo(f"Tour total: {format_money(tb)} planned whole; fastest legs {format_money(tf)} (saving {format_money(tf - tb)}); "
+         f"leg by leg {format_money(tl)} (saving {format_money(tl - tb)})")
+    return "".join(f"{ln}\n" for ln in lines)
+
+
 # -- synth ---------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--boundaries", default="wpc-2024", show_default=True, help="Boundary set whose real polygons to cover.")

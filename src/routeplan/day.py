@@ -47,6 +47,20 @@ Engines on the layered graph:
   checking).  Its no-subtour argument carries over: every cycle lies in one layer and has
   positive time.
 
+Time windows (:mod:`routeplan.schedule` states the rules)
+---------------------------------------------------------
+With ``windows`` the day starts at ``start_s``; each stop may have a window (earliest service,
+latest arrival) and a dwell.  The best day is then the cheapest that meets every window, driving
+least among those (waiting and dwell are not driving), arriving earliest among those: found
+exactly by :func:`routeplan.kernels.windowlabels.windowed_cheapest`, label setting on the same
+layered graph with a clock (the transfer edge at stop ``j`` sets ``clock = max(clock,
+earliest_j) + dwell_j``), for both the ``"fast"`` and ``"reference"`` engines.  Every day route
+carries its timetable (``visits``); the baselines are *not* constrained by the windows (they are
+what a naive planner would drive) and report their lateness.  Since departure times are
+non-decreasing in arrival times, the all-fastest day arrives everywhere as early as possible: no
+day meets the windows iff it misses one, and the error names its first late stop.  Without any
+window the unconstrained path above runs unchanged.
+
 Baselines reported beside the optimum: ``fastest`` (every leg its fastest route, as a plain
 fastest-route planner would drive) and ``leg_by_leg`` (each leg in turn cheapest-then-fastest
 given the day's stops and what earlier legs already charged).  The optimum is never dearer than
@@ -75,11 +89,23 @@ from routeplan.kernels.cells import CellGraph, build_cell_graph
 from routeplan.kernels.dijkstra import Workspace, distances_to, edge_tails, shortest_path
 from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import LabelRoute, pareto_front, route_cost
+from routeplan.kernels.windowlabels import windowed_cheapest
 from routeplan.ledger import Ledger, build_ledger
 from routeplan.locate import Stop
 from routeplan.network import Compiled, Network
 from routeplan.policy import AVOID, ExpensePolicy
 from routeplan.routing import Route
+from routeplan.schedule import (
+    Visit,
+    Window,
+    check_dwell,
+    check_start,
+    check_windows,
+    effective,
+    format_clock,
+    format_duration,
+    timetable,
+)
 
 Engine = Literal["fast", "reference", "milp"]
 ENGINES: tuple[str, ...] = ("fast", "reference", "milp")
@@ -394,6 +420,48 @@ def cheapest_day(
     return DaySolution(sol.cost, sol.time_s, sol.legs, sol.labels, optimal, stats)
 
 
+def windowed_day(
+    indptr: npt.NDArray[np.int64],
+    heads: npt.NDArray[np.int32],
+    time_s: npt.NDArray[np.float64],
+    label: npt.NDArray[np.int32],
+    label_charge: npt.NDArray[np.int64],
+    nodes: Sequence[int],
+    *,
+    start_s: float,
+    windows: Sequence[Window | None],
+    dwell_s: Sequence[float] | None = None,
+    ub_cost: int | None = None,
+    label_limit: int = 20_000_000,
+) -> DaySolution | None:
+    """The cheapest day through ``nodes`` in order that meets every window (rules:
+    :mod:`routeplan.schedule`), driving least among the cheapest, arriving earliest among those;
+    ``None`` when no day meets the windows or a leg cannot avoid the hard-avoid edges.
+
+    Exact (:mod:`routeplan.kernels.windowlabels`); ``stats["arrive_s"]`` is the arrival at the
+    last stop.  ``ub_cost`` (e.g. the all-fastest day's charge) only speeds the search up.
+    """
+    n_stops = len(nodes)
+    wins = check_windows(windows, n_stops)
+    dwell = check_dwell(dwell_s, n_stops)
+    lo, hi, dw = effective(wins, dwell)
+    lg = layered_graph(indptr, heads, time_s, label, nodes)
+    charge = np.asarray(label_charge, dtype=np.int64)
+    stats: dict[str, float] = {"layered_nodes": float(lg.n_nodes), "layered_edges": float(lg.n_edges)}
+    kstats: dict[str, float] = {}
+    wr = windowed_cheapest(lg, charge, start_s=check_start(start_s), earliest=lo, latest=hi, dwell_s=dw,
+                           ub_cost=ub_cost, label_limit=label_limit, stats=kstats)
+    stats.update(kstats)
+    if wr is None:
+        return None
+    stats["arrive_s"] = wr.arrive_s
+    sol = _solution(lg.split(wr.edges), time_s, label, charge)
+    if sol.cost != wr.cost or not math.isclose(sol.time_s, wr.time_s, rel_tol=1e-9, abs_tol=1e-9):
+        msg = f"internal error: windowed route ({wr.cost}, {wr.time_s}) != its legs ({sol.cost}, {sol.time_s})"
+        raise AssertionError(msg)
+    return DaySolution(sol.cost, sol.time_s, sol.legs, sol.labels, True, stats)
+
+
 def layered_cell_graph(lg: LayeredGraph, n_labels: int) -> CellGraph:
     """The cell graph of a layered graph (what the fast engine bounds the charge with)."""
     return build_cell_graph(lg.indptr, lg.heads, lg.label, n_labels)
@@ -431,10 +499,16 @@ class DayRoute:
     ledger: Ledger
     charges: tuple[DayCharge, ...]
     optimal: bool = True
+    visits: tuple[Visit, ...] = ()  # the timetable (routeplan.schedule), one visit per stop
 
     @property
     def cost_pence(self) -> int:
         return self.ledger.total_pence
+
+    @property
+    def on_time(self) -> bool:
+        """Every stop reached by the end of its window."""
+        return all(v.late_s == 0.0 for v in self.visits)
 
     @property
     def time_s(self) -> float:
@@ -449,7 +523,7 @@ class DayRoute:
             "kind": self.kind, "cost_pence": self.cost_pence, "time_s": round(self.time_s, 3),
             "length_m": round(self.length_m, 1), "optimal": self.optimal,
             "legs": [r.as_dict(net) for r in self.legs], "ledger": self.ledger.as_dict(),
-            "charges": [c.as_dict() for c in self.charges],
+            "charges": [c.as_dict() for c in self.charges], "visits": [v.as_dict() for v in self.visits],
         }
 
 
@@ -467,6 +541,9 @@ class DayPlan:
     leg_by_leg: DayRoute
     timings: dict[str, float] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
+    start_s: float = 8 * 3600.0
+    windows: tuple[Window | None, ...] = ()  # as given (empty: none)
+    dwell_s: tuple[float, ...] = ()  # as given (empty: none)
 
     @property
     def legs(self) -> tuple[Route, ...]:
@@ -494,7 +571,9 @@ class DayPlan:
             "already_charged": list(self.already_charged), "policy": self.policy.describe(),
             "best": self.best.as_dict(net), "fastest": self.fastest.as_dict(net), "leg_by_leg": self.leg_by_leg.as_dict(net),
             "saving_vs_leg_by_leg_pence": self.saving_vs_leg_by_leg_pence, "saving_vs_fastest_pence": self.saving_vs_fastest_pence,
-            "timings": self.timings, "sizes": self.sizes,
+            "timings": self.timings, "sizes": self.sizes, "start_s": self.start_s,
+            "windows": [None if w is None else {"earliest_s": w.earliest_s, "latest_s": w.latest_s} for w in self.windows],
+            "dwell_s": list(self.dwell_s),
         }
 
 
@@ -524,7 +603,7 @@ def _leg_ledger(net: Network, pieces: Sequence[int], policy: ExpensePolicy, day:
 
 
 def _day_route(kind: str, net: Network, comp: Compiled, sol: DaySolution, stops: Sequence[Stop], policy: ExpensePolicy,
-               already: Sequence[str], day: int) -> DayRoute:
+               already: Sequence[str], day: int, schedule: tuple[float, Sequence[Window | None], Sequence[float]]) -> DayRoute:
     """Routes per leg with marginal ledgers, and the day ledger computed once for the union."""
     pc = net.pieces
     exempt = policy.exempt_mask()
@@ -568,7 +647,10 @@ def _day_route(kind: str, net: Network, comp: Compiled, sol: DaySolution, stops:
         else:
             by = f"leg {legs[0][0]}" if legs else ""
         charges.append(DayCharge(row.code, row.name, row.pence, at, legs, by))
-    return DayRoute(kind=kind, legs=tuple(routes), ledger=ledger, charges=tuple(charges), optimal=sol.optimal)
+    start_s, windows, dwell_s = schedule
+    visits = timetable(start_s, [r.time_s for r in routes], windows, dwell_s, [s.label for s in stops])
+    return DayRoute(kind=kind, legs=tuple(routes), ledger=ledger, charges=tuple(charges), optimal=sol.optimal,
+                    visits=visits)
 
 
 def plan_day(
@@ -580,13 +662,17 @@ def plan_day(
     day: int = 1,
     engine: Engine = "fast",
     label_limit: int = 20_000_000,
+    start_s: float = 8 * 3600,
+    windows: Sequence[Window | None] | None = None,
+    dwell_s: Sequence[float] | None = None,
 ) -> DayPlan:
     """The cheapest day through ``stops`` in the given order, then the fastest among the cheapest.
 
     All legs are chosen together on the layered graph (module docstring; exact multi-criteria
     label setting, Martins 1984), so the day's charge -- the union of the constituencies every leg
     drives through on non-exempt road and every stop stands in (when ``policy.charge_stops``),
-    each once -- is minimal, then the total driving time.
+    each once -- is minimal, then the total driving time.  With time windows, among the days that
+    meet every window (rules: :mod:`routeplan.schedule`), then the earliest final arrival.
 
     Parameters
     ----------
@@ -604,20 +690,37 @@ def plan_day(
         Day number written in the ledgers.
     engine
         ``"fast"`` (default), ``"reference"`` or ``"milp"``; all exact, see the module docstring.
+        With windows ``"fast"`` and ``"reference"`` both run the exact windowed kernel; ``"milp"``
+        does not take windows.
+    label_limit
+        Raise :class:`~routeplan.kernels.labels.LabelLimitError` past this many labels.
+    start_s
+        Departure from the first stop, seconds since the day's midnight (default 08:00).
+    windows
+        One :class:`~routeplan.schedule.Window` or ``None`` per stop (the first stop's is
+        ignored; the last stop's ``earliest_s`` too): reach stop ``j`` by ``latest_s``, start
+        serving it not before ``earliest_s``.  ``None`` (or all ``None``): the unconstrained plan.
+    dwell_s
+        Seconds spent at each stop (the first and last stops' are ignored); default none.
 
     Returns
     -------
     DayPlan
         ``best`` (the optimum), ``fastest`` (every leg its fastest route) and ``leg_by_leg``
-        (each leg cheapest given the stops and earlier legs), each with per-leg routes and a day
-        ledger.
+        (each leg cheapest given the stops and earlier legs), each with per-leg routes, a day
+        ledger and a timetable (``visits``).  The baselines ignore the windows; their visits
+        report any lateness.
 
     Raises
     ------
     UsageError
-        Fewer than two stops, a stop not on this network, an unknown engine, a value of time.
+        Fewer than two stops, a stop not on this network, an unknown engine, a value of time,
+        a time that is not a finite non-negative number, a window ending before it starts,
+        windows or dwell times not one per stop, windows with the ``"milp"`` engine.
     InfeasibleError
-        A stop in a hard-avoid constituency, or a leg that cannot avoid them.
+        A stop in a hard-avoid constituency, or a leg that cannot avoid them; no day meets the
+        windows (naming the first stop that even the fastest day reaches too late, and by how
+        much).
     NoRouteError
         A leg with no coach route at all.
     """
@@ -631,6 +734,14 @@ def plan_day(
         raise UsageError(msg)
     stops = tuple(stops)
     _check_stops(net, stops)
+    start = check_start(start_s)
+    wins = check_windows(windows, len(stops))
+    dwell = check_dwell(dwell_s, len(stops))
+    windowed = any(w is not None for w in wins[1:])
+    if windowed and engine == "milp":
+        msg = "windows not supported by the milp engine"
+        raise UsageError(msg)
+    schedule = (start, wins, dwell)
     already = tuple(already_charged)
     charges = policy.label_charges(net.cell_codes, net.cell_names, already)
     for st in stops:
@@ -665,8 +776,25 @@ def plan_day(
     timings["fastest_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    best = cheapest_day(comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, nodes,
-                        engine=engine, fastest=fastest, label_limit=label_limit)
+    best: DaySolution | None
+    if windowed:
+        fast_visits = timetable(start, [float(comp.time_s[leg].sum()) for leg in legs_fast], wins, dwell,
+                                [s.label for s in stops])
+        late = next((v for v in fast_visits if v.late_s > 0.0), None)
+        if late is not None:
+            assert late.latest_s is not None
+            msg = (f"no plan meets the time windows: stop {late.stop_index} {late.label}: window ends "
+                   f"{format_clock(late.latest_s)} but the earliest possible arrival is {format_clock(late.arrive_s)} "
+                   f"({format_duration(late.late_s)} late)")
+            raise InfeasibleError(msg)
+        best = windowed_day(comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, nodes,
+                            start_s=start, windows=wins, dwell_s=dwell, ub_cost=fastest.cost, label_limit=label_limit)
+        if best is None:  # pragma: no cover - the all-fastest day meets the windows (checked above)
+            msg = "internal error: the windowed search found no day although the fastest day is on time"
+            raise AssertionError(msg)
+    else:
+        best = cheapest_day(comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, nodes,
+                            engine=engine, fastest=fastest, label_limit=label_limit)
     timings["day_s"] = time.perf_counter() - t0
     if best is None:  # pragma: no cover - every leg has a route (checked above)
         msg = "no route for the day avoids the hard-avoid constituencies"
@@ -691,9 +819,12 @@ def plan_day(
         raise InfeasibleError(msg)
 
     t0 = time.perf_counter()
-    routes = {kind: _day_route(kind, net, comp, sol, stops, policy, already, day)
+    routes = {kind: _day_route(kind, net, comp, sol, stops, policy, already, day, schedule)
               for kind, sol in (("best", best), ("fastest", fastest), ("leg-by-leg", lbl))}
     timings["ledgers_s"] = time.perf_counter() - t0
+    if not routes["best"].on_time:  # pragma: no cover - the windowed kernel meets every window
+        msg = f"internal error: the best day misses a window: {routes['best'].visits}"
+        raise AssertionError(msg)
     stop_cells = {s.cell for s in stops if s.cell >= 0} if policy.charge_stops else set()
     stop_pence = sum(int(charges[c]) for c in stop_cells if charges[c] > 0)
     for kind, sol in (("best", best), ("fastest", fastest), ("leg-by-leg", lbl)):
@@ -707,10 +838,11 @@ def plan_day(
              "labels": int(best.stats.get("labels", 0))}
     return DayPlan(stops=stops, policy=policy, day=day, already_charged=already, engine=engine,
                    best=routes["best"], fastest=routes["fastest"], leg_by_leg=routes["leg-by-leg"],
-                   timings=timings, sizes=sizes)
+                   timings=timings, sizes=sizes, start_s=start, windows=wins if windows is not None else (),
+                   dwell_s=dwell if dwell_s is not None else ())
 
 
 __all__ = [
     "DayCharge", "DayPlan", "DayRoute", "DaySolution", "LayeredGraph", "cheapest_day", "fastest_day",
-    "layered_cell_graph", "layered_graph", "leg_by_leg_day", "plan_day",
+    "layered_cell_graph", "layered_graph", "leg_by_leg_day", "plan_day", "windowed_day",
 ]

@@ -2,7 +2,10 @@
 
 One streaming pass with pyosmium (its C++ node-location index resolves way geometry), keeping
 only the ways a coach may use (see :func:`routeplan.vehicle.way_access`) and named places for the
-offline place resolver.  Everything downstream sees numpy arrays, never pyosmium objects.
+offline place resolver.  Motorway services and rest areas (``highway=services``,
+``highway=rest_area``; nodes, or closed/open ways as the centroid of their nodes) join the places,
+named or not (``"services"``), for the drivers' hours planner (:mod:`routeplan.hours`).
+Everything downstream sees numpy arrays, never pyosmium objects.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ Progress = Callable[[int, int | None], None]
 PLACE_KEYS = ("place", "amenity", "leisure", "tourism", "building", "shop", "railway", "public_transport", "office", "historic", "sport")
 # Named objects that are lines, not places one can stop at.
 NOT_PLACES = {"railway=rail", "railway=razed", "railway=abandoned", "railway=disused", "railway=platform_edge"}
+# Places where a coach may take a drivers' break off the carriageway (OSM highway=services/rest_area).
+BREAK_PLACE_KINDS = ("highway=services", "highway=rest_area")
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".o5m")
 # How routeplan.synth marks its GENERATED files, inside the file itself: the header's generator
 # (PBF ``writingprogram``, XML ``generator``) and a ``source`` tag on every node and way.
@@ -75,6 +80,20 @@ def road_label(tags: dict[str, str]) -> str:
     return " ".join(t for t in (tags.get("ref"), tags.get("name")) if t) or f"unnamed {tags.get('highway', 'road')}"
 
 
+def break_place_kind(tags: dict[str, str]) -> str | None:
+    """``"highway=services"`` or ``"highway=rest_area"`` for a motorway services / rest area, else None."""
+    kind = f"highway={tags.get('highway')}"
+    return kind if kind in BREAK_PLACE_KINDS else None
+
+
+def _centroid(lonlat: list[tuple[float, float]]) -> tuple[float, float]:
+    """(lat, lon) mean of a way's node locations (a closed way's repeated first node counted once)."""
+    if len(lonlat) > 1 and lonlat[0] == lonlat[-1]:
+        lonlat = lonlat[:-1]
+    arr = np.asarray(lonlat)
+    return float(arr[:, 1].mean()), float(arr[:, 0].mean())
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         msg = f"OSM file not found: {path}"
@@ -91,7 +110,7 @@ def _check_file(path: Path) -> None:
 
 
 def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: Progress | None = None) -> OsmRoads:
-    """Read the coach-usable road ways and named places of an OSM file.
+    """Read the coach-usable road ways, named places and motorway services/rest areas of an OSM file.
 
     Raises
     ------
@@ -138,6 +157,12 @@ def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: P
                         kind = next(f"{k}={tags[k]}" for k in PLACE_KEYS if k in tags)
                         if kind not in NOT_PLACES:
                             places.append(Place(name, kind, float(arr[:, 1].mean()), float(arr[:, 0].mean()), f"w{obj.id}"))
+                svc = break_place_kind(tags)
+                if svc is not None:
+                    pts = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+                    if pts:
+                        lat, lon = _centroid(pts)
+                        places.append(Place(name or "services", svc, lat, lon, f"w{obj.id}"))
                 if "highway" not in tags:
                     continue
                 usable, fwd, bwd = way_access(tags, profile)
@@ -175,6 +200,9 @@ def read_osm(path: str | os.PathLike[str], profile: CoachProfile, *, progress: P
                     kind = next(f"{k}={tags[k]}" for k in PLACE_KEYS if k in tags)
                     if kind not in NOT_PLACES:
                         places.append(Place(name, kind, obj.location.lat, obj.location.lon, f"n{obj.id}"))
+                svc = break_place_kind(tags)
+                if svc is not None and obj.location.valid():
+                    places.append(Place(name or "services", svc, obj.location.lat, obj.location.lon, f"n{obj.id}"))
     except RuntimeError as exc:  # libosmium reports corrupt input as RuntimeError
         msg = f"cannot read OSM file {path}: {exc}"
         raise DataError(msg) from exc

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import folium
 import shapely
@@ -29,6 +29,9 @@ from routeplan.ledger import Charge, format_money
 from routeplan.locate import Stop
 from routeplan.network import Network
 from routeplan.routing import Leg, Route
+
+if TYPE_CHECKING:
+    from routeplan.tour import TourPlan
 
 log = logging.getLogger(__name__)
 
@@ -354,6 +357,96 @@ def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | No
     return m
 
 
+# Day colours for tour maps: distinct, readable on OSM tiles, cycled past seven days.
+DAY_COLOURS = ("#0b3d91", "#2a9d8f", "#e76f51", "#6a4c93", "#8a5a00", "#1d7874", "#c1121f")
+
+
+def tour_map(net: Network, boundaries: Boundaries, tour: TourPlan, *, title: str | None = None) -> folium.Map:
+    """A tour on one map: a layer per day (route planned whole solid, fastest legs dashed,
+    numbered stops with arrival times, the day's charged constituencies shaded with their reason),
+    a legend with the totals and the attributions."""
+    from routeplan.schedule import format_clock, format_duration
+
+    if tuple(boundaries.codes) != tuple(net.cell_codes):
+        msg = f"boundary set {boundaries.name} is not the one the network was built with"
+        raise UsageError(msg)
+    generated = bool(net.meta.get("generated"))
+    title = title or f"Tour: {tour.name}"
+    if generated and GENERATED_NOTICE not in title:
+        title = f"{title} - {GENERATED_NOTICE}"
+    osm_attr, bnd_attr = _attributions(net, boundaries)
+    all_pts = [leg.coords(net) for d in tour.days for leg in d.plan.best.legs]
+    bounds = _bounds(all_pts, [s for d in tour.days for s in d.stops])
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [54.0, -2.5]
+    m = folium.Map(location=centre, zoom_start=11, tiles=None, control_scale=True)
+    folium.TileLayer(tiles=OSM_TILES, attr=f"{osm_attr} | {html.escape(bnd_attr)}", name="OpenStreetMap", max_zoom=19).add_to(m)
+    _figure(m).header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
+    rows = []
+    for k, d in enumerate(tour.days):
+        colour = DAY_COLOURS[k % len(DAY_COLOURS)]
+        best, fast = d.plan.best, d.plan.fastest
+        layer = folium.FeatureGroup(name=f"Day {d.number}: {format_money(best.cost_pence)}", show=True)
+        for c in best.charges:
+            if c.pence <= 0:
+                continue
+            geom = shapely.simplify(boundaries.geom[boundaries.index_of[c.code]], SIMPLIFY_DEG, preserve_topology=True)
+            legs = ", ".join(f"leg {i} {km:.2f} km" for i, km in c.legs)
+            tip = (f"<b>{_esc(c.name)}</b> ({_esc(c.code)})<br>Day {d.number}: {_esc(format_money(c.pence))}<br>"
+                   f"Charged by {_esc(c.charged_by)}" + (f"<br>{_esc(legs)}" if legs else ""))
+            feature = {"type": "Feature", "properties": {"code": c.code}, "geometry": mapping(geom)}
+            folium.GeoJson(
+                feature, style_function=lambda _f, col=colour: {"color": col, "weight": 1, "fillColor": col, "fillOpacity": 0.15},
+                tooltip=folium.Tooltip(tip, sticky=True),
+            ).add_to(layer)
+        for i, leg in enumerate(fast.legs, start=1):
+            _polyline(leg.coords(net), layer, f"<b>Day {d.number} leg {i}, fastest</b>: {_esc(_route_summary(leg))}",
+                      color=FASTEST_COLOUR, weight=2.5, opacity=0.8, dash_array="8 8")
+        for i, leg in enumerate(best.legs, start=1):
+            _polyline(leg.coords(net), layer, f"<b>Day {d.number} leg {i}</b> (planned whole): {_esc(_route_summary(leg))}",
+                      color=colour, weight=6, opacity=0.85)
+        for j, (stop, visit) in enumerate(zip(d.stops, best.visits, strict=True)):
+            when = f"depart {format_clock(visit.depart_s)}" if j == 0 else f"arrive {format_clock(visit.arrive_s)}"
+            extra = f", dwell {format_duration(visit.dwell_s)}" if visit.dwell_s > 0 else ""
+            late = f"<br><b>LATE by {_esc(format_duration(visit.late_s))}</b>" if visit.late_s > 0 else ""
+            popup = f"{_stop_popup(stop, f'Day {d.number}, stop {j}', net)}<br>{_esc(when + extra)}{late}"
+            folium.Marker(
+                [stop.lat, stop.lon], popup=folium.Popup(popup, max_width=320),
+                tooltip=folium.Tooltip(f"Day {d.number} #{j}: {_esc(stop.label)} ({_esc(when)})"),
+                icon=folium.DivIcon(html=f'<div style="background:{colour};color:#fff;border-radius:50%;width:22px;height:22px;'
+                                         f'text-align:center;font:bold 12px/22px sans-serif;border:2px solid #fff">{j}</div>'),
+            ).add_to(layer)
+        for b in d.hours.breaks:
+            leg = best.legs[b.leg]
+            if b.kind == "stop dwell":
+                continue
+            if not leg.pieces:
+                continue
+            pts = net.piece_coords(leg.pieces[b.after_piece], leg.forward[b.after_piece])
+            folium.CircleMarker([float(pts[-1][0]), float(pts[-1][1])], radius=6, color="#000",
+                                tooltip=folium.Tooltip(_esc(f"Break {format_clock(b.clock_s)} {format_duration(b.duration_s)}: {b.where}"))).add_to(layer)
+        layer.add_to(m)
+        rows.append(f"<div><span style=\"display:inline-block;width:22px;border-top:4px solid {colour};vertical-align:middle;margin-right:4px\"></span>"
+                    f"Day {d.number}: <b>{_esc(format_money(best.cost_pence))}</b> · {_esc(format_duration(best.time_s))} driving"
+                    f" (fastest legs {_esc(format_money(fast.cost_pence))}, leg by leg {_esc(format_money(d.plan.leg_by_leg.cost_pence))})</div>")
+    folium.LayerControl(collapsed=False).add_to(m)
+    warn = f'<div style="color:#b00020;font-weight:bold;margin:2px 0">⚠ {_esc(GENERATED_NOTICE)}</div>' if generated else ""
+    tb, tf, tl = tour.total_pence("best"), tour.total_pence("fastest"), tour.total_pence("leg_by_leg")
+    legend = f"""
+<div id="routeplan-legend" style="position:fixed;bottom:24px;left:10px;z-index:1000;background:rgba(255,255,255,.93);
+ padding:8px 10px;border:1px solid #777;border-radius:4px;font:12px/1.35 sans-serif;max-width:420px;box-shadow:0 1px 4px rgba(0,0,0,.3)">
+<details open><summary style="font-weight:bold;font-size:13px;margin-bottom:2px;cursor:pointer">{_esc(title)}</summary>
+{warn}{"".join(rows)}
+<div style="margin-top:4px"><b>Tour {_esc(format_money(tb))}</b> planned whole; fastest legs {_esc(format_money(tf))}; leg by leg {_esc(format_money(tl))}</div>
+<div><span style="display:inline-block;width:22px;border-top:3px dashed {FASTEST_COLOUR};vertical-align:middle;margin-right:4px"></span>fastest legs (baseline)</div>
+<div style="margin-top:4px;font-size:10.5px;color:#444">Map tiles and roads: {osm_attr}<br>Boundaries: {_esc(bnd_attr)}</div>
+</details></div>
+"""
+    _figure(m).html.add_child(folium.Element(legend))
+    if bounds:
+        m.fit_bounds(bounds, padding_top_left=(30, 30), padding_bottom_right=(30, LEGEND_CLEARANCE_PX))
+    return m
+
+
 def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     """Write the map's HTML atomically: a failed render never leaves a half-written page."""
     target = Path(path)
@@ -363,4 +456,4 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-__all__ = ["GENERATED_NOTICE", "OSM_ATTRIBUTION", "OSM_TEXT", "route_map", "save_map"]
+__all__ = ["GENERATED_NOTICE", "OSM_ATTRIBUTION", "OSM_TEXT", "route_map", "save_map", "tour_map"]

@@ -27,7 +27,7 @@ _START_CWD = Path.cwd() if os.path.isdir(".") else Path("/")
 
 def _absolute(p: str | os.PathLike[str]) -> Path:
     path = Path(p).expanduser()
-    return path if path.is_absolute() else _START_CWD / path
+    return Path(os.path.normpath(path if path.is_absolute() else _START_CWD / path))
 
 
 def freeze_environment() -> None:
