@@ -17,3 +17,4 @@ def test_worked_example_runs(tmp_path, cache_root):
     text = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "saving £461.00" in text
     assert "Newport West and Islwyn" in text
+    assert "tour: saving £461.00 over the fastest legs" in text

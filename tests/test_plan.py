@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from pathlib import Path
 
 import pytest
-
 from datapaths import REPO
+
 from routeplan.cli import main
 
 EXAMPLE = REPO / "examples" / "newport-day.toml"
@@ -40,7 +41,7 @@ def test_example_tour_json_map_and_ledger(tmp_path: Path, capsys: pytest.Capture
         for v in visits:
             assert v["late_s"] == 0
             assert v["arrive_s"] <= v["start_s"] <= v["depart_s"]
-        assert all(a["depart_s"] <= b["arrive_s"] for a, b in zip(visits, visits[1:], strict=False))
+        assert all(a["depart_s"] <= b["arrive_s"] for a, b in itertools.pairwise(visits))
     totals = data["totals_pence"]
     assert totals["best"] == sum(d["best"]["cost_pence"] for d in data["days"])
     assert totals["best"] < totals["fastest"], "the example must show a saving over the fastest legs"
@@ -99,3 +100,43 @@ def test_optimise_order_never_worse(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert day["order"]["optimal"] is True
     assert (best["cost_pence"], best["time_s"]) <= (given["cost_pence"], given["time_s"] + 1e-6)
     assert day["stops"][0]["label"] == "Duffryn" and day["stops"][-1]["label"] == "Stow Park"
+
+
+@pytest.mark.integration
+def test_each_day_is_charged_afresh(tmp_path: Path, capsys: pytest.CaptureFixture[str], cache_root: Path) -> None:
+    """The same trip on two days pays the same seats twice, and the ledger says so."""
+    day = '[[day]]\nstart = "Duffryn"\nstart_time = "08:00"\n[[day.stop]]\nplace = "Stow Park"\n'
+    p = _itinerary(tmp_path, day + day.replace("08:00", "09:00"))
+    led = tmp_path / "l.csv"
+    code, out, err = run(["plan", str(p), "-q", "--json", "--ledger", str(led)], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    d1, d2 = (d["best"] for d in data["days"])
+    assert d1["cost_pence"] == d2["cost_pence"] == 46100
+    assert data["totals_pence"]["best"] == 92200
+    rows = list(csv.DictReader(io.StringIO(led.read_text())))
+    day2 = [r for r in rows if r["plan"] == "best" and r["day"] == "2" and r["code"]]
+    assert day2 and all("paid again: also charged on day 1" in r["note"] for r in day2 if float(r["charge_gbp"]) > 0)
+    day1 = [r for r in rows if r["plan"] == "best" and r["day"] == "1" and r["code"]]
+    assert all(r["note"] == "" for r in day1)
+
+
+@pytest.mark.integration
+def test_long_day_gets_a_drivers_break(tmp_path: Path, capsys: pytest.CaptureFixture[str], cache_root: Path) -> None:
+    """Thirty back-and-forth legs (about 4 h 48 of driving, no dwell): a 45-minute break must be
+    placed before 4 h 30 of driving, and every later arrival moves by it."""
+    body = '[[day]]\nstart = "Marshfield"\nstart_time = "06:00"\n' + "".join(
+        f'[[day.stop]]\nplace = "{"Rogerstone" if i % 2 == 0 else "Marshfield"}"\ndwell = 0\nname = "visit {i + 1}"\n' for i in range(30))
+    p = _itinerary(tmp_path, body)
+    code, out, err = run(["plan", str(p), "-q", "--json"], capsys)
+    assert code == 0, err
+    day = json.loads(out)["days"][0]
+    breaks = [b for b in day["hours"]["breaks"] if b["kind"] != "stop dwell"]
+    assert len(breaks) == 1 and breaks[0]["duration_s"] >= 45 * 60
+    assert day["hours"]["driving_s"] > 4.5 * 3600
+    # Driving before the break never exceeds 4 h 30.
+    drive_before = sum(leg["time_s"] for leg in day["best"]["legs"][: breaks[0]["leg"] + 1])
+    assert drive_before <= 4.5 * 3600
+    plain, timed = day["best"]["visits"], day["schedule"]
+    assert timed[-1]["arrive_s"] - plain[-1]["arrive_s"] >= 45 * 60 - 1
+    assert not [v for v in day["hours"]["violations"] if v["kind"] == "break"]

@@ -576,8 +576,9 @@ def _tour_text(net: Any, tour: Any) -> str:
     """Day by day: time, stop, what each leg adds, the running day total; then the savings."""
     from routeplan.ledger import format_money
     from routeplan.schedule import format_clock, format_duration
-    from routeplan.tour import PLAN_KINDS, PLAN_TITLES
+    from routeplan.tour import PLAN_KINDS, PLAN_TITLES, paid_before
 
+    again = paid_before(tour)
     lines: list[str] = []
     echo = lines.append
     if tour.generated:
@@ -594,7 +595,7 @@ def _tour_text(net: Any, tour: Any) -> str:
         stop_pence = best.cost_pence - sum(leg.cost_pence for leg in best.legs)
         running = stop_pence
         echo(f"  {'time':>8}  {'stop':<34} {'leg adds':>10} {'day total':>10}")
-        v0 = best.visits
+        v0 = d.schedule  # with the drivers' breaks
         echo(f"  {format_clock(d.spec.start_s):>8}  {'depart ' + d.stops[0].label:<34} {'':>10} {format_money(running):>10}  (stops' own seats)")
         for i, leg in enumerate(best.legs):
             running += leg.cost_pence
@@ -607,7 +608,9 @@ def _tour_text(net: Any, tour: Any) -> str:
         for c in best.charges:
             if c.pence > 0:
                 legs = ", ".join(f"leg {i} {km:.2f} km" for i, km in c.legs)
-                echo(f"    {format_money(c.pence):>10}  {c.name} ({c.code}): {c.charged_by}" + (f"; {legs}" if legs else ""))
+                prior = again.get((d.number, c.code))
+                echo(f"    {format_money(c.pence):>10}  {c.name} ({c.code}): {c.charged_by}" + (f"; {legs}" if legs else "")
+                     + (f"  [paid again: also charged on day {', '.join(map(str, prior))}]" if prior else ""))
         for note in best.ledger.notes:
             echo(f"    NOTE: {note}")
         for kind in PLAN_KINDS[1:]:
@@ -622,7 +625,11 @@ def _tour_text(net: Any, tour: Any) -> str:
         echo(f"  Drivers' hours: {format_duration(h.driving_s)} driving"
              + (", extended day (over 9 h)" if h.uses_extended_day else "") + (f", breaks add {format_duration(h.added_s)}" if h.added_s > 0 else ""))
         for viol in h.violations:
-            echo(f"  WARNING ({viol.kind}): {viol.message}")
+            if viol.kind != "window":  # the schedule above marks a late arrival itself
+                echo(f"  WARNING ({viol.kind}): {viol.message}")
+        for v in d.schedule:
+            if v.late_s > 0:
+                echo(f"  WARNING (window): {v.label} arrives {format_clock(v.arrive_s)} with the breaks, {format_duration(v.late_s)} after its window ends")
         if h.needs_second_driver:
             echo("  WARNING: this day needs a second driver")
     echo("")

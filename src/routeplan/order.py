@@ -36,9 +36,11 @@ Two prunings keep the search finite and small, both exact:
   of the optimal day, and any route that dominates it, costs at most the day: its set is part of
   the union).  ``UB`` is the charge of the best feasible order found on the per-leg FASTEST routes;
 * targets: with the exact fastest time ``d_b(v)`` from ``v`` to each stop ``b`` (reverse
-  Dijkstra), a label ``(v, S, t)`` is dropped when, for every stop ``b``, a route to ``b`` already
-  settled has a set ``⊆ S`` and a time ``<= t + d_b(v)``: every way of finishing the label at any
-  stop is dominated.
+  Dijkstra), a label ``(v, S, t)`` is dropped when, for every stop ``b``, either ``b`` cannot be
+  reached from ``v`` or a route to ``b`` already settled has a set ``⊆ S`` and a time
+  ``<= t + d_b(v)``: every way of finishing the label at any stop is dominated.  (Labels are
+  settled in time order, so a settled route is never slower than ``t``: once a stop has a route
+  with a subset of ``S``, labels with set ``⊇`` it stop spreading towards that stop.)
 
 The stops' own seats and the already-charged seats have charge 0 (they are paid anyway) and are
 not part of any charged set.

@@ -404,7 +404,7 @@ def tour_map(net: Network, boundaries: Boundaries, tour: TourPlan, *, title: str
         for i, leg in enumerate(best.legs, start=1):
             _polyline(leg.coords(net), layer, f"<b>Day {d.number} leg {i}</b> (planned whole): {_esc(_route_summary(leg))}",
                       color=colour, weight=6, opacity=0.85)
-        for j, (stop, visit) in enumerate(zip(d.stops, best.visits, strict=True)):
+        for j, (stop, visit) in enumerate(zip(d.stops, d.schedule, strict=True)):
             when = f"depart {format_clock(visit.depart_s)}" if j == 0 else f"arrive {format_clock(visit.arrive_s)}"
             extra = f", dwell {format_duration(visit.dwell_s)}" if visit.dwell_s > 0 else ""
             late = f"<br><b>LATE by {_esc(format_duration(visit.late_s))}</b>" if visit.late_s > 0 else ""

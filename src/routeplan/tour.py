@@ -29,7 +29,7 @@ from routeplan.locate import Stop, resolve
 from routeplan.network import Network
 from routeplan.order import OrderResult, optimise_order
 from routeplan.policy import ExpensePolicy
-from routeplan.schedule import Window
+from routeplan.schedule import Visit, Window, timetable
 
 PLAN_KINDS = ("best", "fastest", "leg_by_leg")
 PLAN_TITLES = {"best": "planned whole", "fastest": "fastest legs", "leg_by_leg": "leg by leg"}
@@ -48,6 +48,7 @@ class TourDay:
     plan: DayPlan
     order: OrderResult | None
     hours: HoursPlan
+    schedule: tuple[Visit, ...]  # the best plan's timetable with the drivers' breaks in it
 
     @property
     def number(self) -> int:
@@ -108,6 +109,7 @@ def _day_dict(d: TourDay, net: Network) -> dict[str, Any]:
     ]
     for kind in PLAN_KINDS:
         out[kind]["visits"] = [v.__dict__ for v in d.route(kind).visits]
+    out["schedule"] = [v.__dict__ for v in d.schedule]
     out["order"] = None if d.order is None else {
         "optimal": d.order.optimal, "cost_pence": d.order.cost_pence, "lower_bound_pence": d.order.lower_bound_pence,
         "explored": d.order.explored, "matrix_s": d.order.matrix_s, "search_s": d.order.search_s,
@@ -207,7 +209,8 @@ def plan_tour(
         # Waiting for a window to open is time off the wheel too: it counts towards breaks.
         at_stop = [v.wait_s + v.dwell_s for v in plan.best.visits]
         hours = plan_breaks(spec.start_s, profiles, at_stop[1:], latest[1:], stop_labels=[s.label for s in stops[1:]])
-        days.append(TourDay(spec, spec.date, tuple(stops), tuple(dwell), tuple(windows), pol, plan, order, hours))
+        days.append(TourDay(spec, spec.date, tuple(stops), tuple(dwell), tuple(windows), pol, plan, order, hours,
+                            with_breaks(plan, hours, spec.start_s, windows, dwell)))
     # Days without a date are taken as consecutive days from a Monday (rests and week counts).
     anchor = dt.date(2024, 1, 1)
     week = check_week([d.hours.day_hours(d.date or anchor + dt.timedelta(days=d.number - 1)) for d in days]) if days else ()
@@ -220,23 +223,57 @@ def plan_tour(
     )
 
 
+def paid_before(tour: TourPlan, kind: str = "best") -> dict[tuple[int, str], tuple[int, ...]]:
+    """``(day, code) -> earlier days`` that also paid this seat: each day is charged afresh, so a
+    seat entered on Monday and again on Tuesday is paid twice, and the ledger says so."""
+    seen: dict[str, list[int]] = {}
+    out: dict[tuple[int, str], tuple[int, ...]] = {}
+    for d in tour.days:
+        for c in d.route(kind).charges:
+            if c.pence > 0:
+                if seen.get(c.code):
+                    out[(d.number, c.code)] = tuple(seen[c.code])
+                seen.setdefault(c.code, []).append(d.number)
+    return out
+
+
+def with_breaks(plan: DayPlan, hours: HoursPlan, start_s: float, windows: list[Window | None], dwell: list[float]) -> tuple[Visit, ...]:
+    """The best plan's timetable once the breaks are in: a break on the road delays its leg, an
+    extended dwell lengthens the stop; waiting for a window may absorb either."""
+    legs = plan.best.legs
+    road = [0.0] * len(legs)
+    extra = [0.0] * len(dwell)
+    for b in hours.breaks:
+        if b.kind == "stop dwell":
+            continue
+        if b.kind == "stop dwell extended":
+            extra[b.leg + 1] += b.added_s
+        else:
+            road[b.leg] += b.duration_s
+    return timetable(start_s, [leg.time_s + r for leg, r in zip(legs, road, strict=True)], windows,
+                     [d + e for d, e in zip(dwell, extra, strict=True)], [s.label for s in plan.stops])
+
+
 def ledger_rows(tour: TourPlan) -> list[list[str]]:
     """The tour ledger as CSV rows: per plan, day and constituency, with the reason, then totals."""
-    rows = [["plan", "day", "date", "code", "constituency", "charge_gbp", "charged_by", "stops", "legs_road_km", "reasons"]]
+    rows = [["plan", "day", "date", "code", "constituency", "charge_gbp", "charged_by", "stops", "legs_road_km", "reasons", "note"]]
     for kind in PLAN_KINDS:
+        again = paid_before(tour, kind)
         for d in tour.days:
             r = d.route(kind)
             date = d.date.isoformat() if d.date else ""
             reasons = {row.code: " | ".join(row.reasons) for row in r.ledger.rows}
             for c in r.charges:
                 legs = "; ".join(f"leg {i}: {km:.2f} km" for i, km in c.legs)
+                prior = again.get((d.number, c.code))
+                note = f"paid again: also charged on day {', '.join(map(str, prior))} (each day is charged afresh)" if prior else ""
                 rows.append([kind, str(d.number), date, c.code, c.name, f"{c.pence / 100:.2f}", c.charged_by,
-                             "; ".join(c.stops), legs, reasons.get(c.code, "")])
+                             "; ".join(c.stops), legs, reasons.get(c.code, ""), note])
             for note in r.ledger.notes:
-                rows.append([kind, str(d.number), date, "", "", "0.00", "", "", "", f"note: {note}"])
-            rows.append([kind, str(d.number), date, "", "DAY TOTAL", f"{r.cost_pence / 100:.2f}", "", "", "", ""])
-        rows.append([kind, "", "", "", "TOUR TOTAL", f"{tour.total_pence(kind) / 100:.2f}", "", "", "", ""])
+                rows.append([kind, str(d.number), date, "", "", "0.00", "", "", "", "", note])
+            rows.append([kind, str(d.number), date, "", "DAY TOTAL", f"{r.cost_pence / 100:.2f}", "", "", "", "", ""])
+        rows.append([kind, "", "", "", "TOUR TOTAL", f"{tour.total_pence(kind) / 100:.2f}", "", "", "", "", ""])
     return rows
 
 
-__all__ = ["PLAN_KINDS", "TourDay", "TourPlan", "day_policy", "ledger_rows", "plan_tour"]
+__all__ = ["PLAN_KINDS", "TourDay", "TourPlan", "day_policy", "ledger_rows", "paid_before", "plan_tour"]
