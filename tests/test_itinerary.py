@@ -40,24 +40,23 @@ def test_example_parses_to_the_expected_model() -> None:
     assert it.source == str(EXAMPLE)
     d1, d2 = it.days
     assert d1 == DaySpec(
-        number=1, date=dt.date(2026, 12, 3), start="Duffryn", start_s=H("07:00"),
+        number=1, date=dt.date(2026, 12, 3), start="Marshfield", start_s=H("07:00"),
         stops=(
-            StopSpec("Rogerstone", "Dawn photo call", None, H("08:00"), 45 * 60.0, True, 25),
-            StopSpec("Bassaleg", "School visit", H("09:30"), H("10:30"), 60 * 60.0, False, 32),
-            StopSpec("51.5880,-2.9980", "Walkabout, city centre", H("12:00"), H("13:00"), 90 * 60.0, False, 38),
-            StopSpec("Maindee", "Evening rally", None, H("19:00"), 120 * 60.0, False, 44),
+            StopSpec("Rogerstone", "Dawn photo call", None, H("08:00"), 45 * 60.0, True, 27),
+            StopSpec("Bassaleg", "School visit", H("09:30"), H("10:30"), 60 * 60.0, False, 34),
+            StopSpec("Duffryn", "Walkabout, Duffryn", H("12:00"), H("13:00"), 90 * 60.0, False, 40),
         ),
-        overnight="Stow Park", overnight_latest_s=H("22:30"), already_charged=(), overrides={}, line=19,
+        overnight="Stow Park", overnight_latest_s=H("22:30"), already_charged=(), overrides={}, line=21,
     )
     assert d2 == DaySpec(
         number=2, date=dt.date(2026, 12, 4), start="Stow Park", start_s=H("08:00"),
         stops=(
-            StopSpec("Marshfield", "Farm visit", H("09:00"), H("09:30"), 40 * 60.0, False, 60),
-            StopSpec("Ringland", "Community centre", None, None, 30 * 60.0, False, 66),
-            StopSpec("Alway", "Alway", None, H("13:00"), 30 * 60.0, False, 71),
+            StopSpec("51.5880,-2.9980", "Walkabout, city centre", H("10:00"), H("11:00"), 90 * 60.0, False, 55),
+            StopSpec("Maindee", "Evening rally", None, H("19:00"), 120 * 60.0, False, 61),
+            StopSpec("Alway", "Community centre", None, None, 30 * 60.0, False, 67),
         ),
-        overnight=None, overnight_latest_s=None, already_charged=("W07000105",),
-        overrides={"Newport East": 0}, line=51,
+        overnight=None, overnight_latest_s=None, already_charged=(),
+        overrides={"Newport West and Islwyn": 0}, line=47,
     )
     # line numbers point at the headers in the file
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
@@ -269,7 +268,9 @@ def test_error_ids_are_unique_and_many() -> None:
 
 def test_example_errors_from_the_issue(tmp_path: Path) -> None:
     """The message quoted in issue 13: a bad dwell on day 2, stop 3 of a real file."""
-    text = EXAMPLE.read_text(encoding="utf-8").replace('place = "Alway"\n', 'place = "Alway"\ndwell = -5\n')
+    text = EXAMPLE.read_text(encoding="utf-8").replace('place = "Alway"\nname = "Community centre"\ndwell = 30\n',
+                                                       'place = "Alway"\nname = "Community centre"\ndwell = -5\n')
+    assert "dwell = -5" in text
     p = tmp_path / "tour.toml"
     p.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as info:

@@ -34,6 +34,7 @@ from routeplan.kernels import csr_from_edges
 from routeplan.locate import Stop, resolve
 from routeplan.order import TIME_TOL_S, leg_fronts, optimise_order, prepare_order
 from routeplan.policy import AVOID, ExpensePolicy
+from routeplan.schedule import Window
 
 N_DAYS = 104  # generated days, each checked without and with windows
 RTOL = 1e-6
@@ -361,10 +362,16 @@ def test_order_with_windows_matches_oracles(seed):
     # Its own timetable is the definition's, and meets every window.
     ok, arrivals = simulate(res.order, res.leg_s, windows, dwell)
     assert ok and all(times_close(a, b, 1e-9) for a, b in zip(arrivals, res.arrive_s, strict=True))
-    for j in range(1, len(res.order)):
+    for j in range(1, len(res.order) - 1):
         lo = (windows[res.order[j]] or (None, None))[0]
         start = max(res.arrive_s[j], -math.inf if lo is None else lo)
         assert times_close(res.depart_s[j], start + dwell[res.order[j]], 1e-9)
+    assert res.depart_s[-1] == res.arrive_s[-1]  # the last stop: nothing after it
+    # plan_day with the same windows on the chosen order (its exact windowed day) agrees.
+    wins = [None if w is None else Window(*w) for w in windows]
+    p = plan_day(net, [stops[i] for i in res.order], policy, start_s=START_S,
+                 windows=[wins[i] for i in res.order], dwell_s=[dwell[i] for i in res.order])
+    assert p.cost_pence == res.cost_pence and times_close(p.time_s, res.drive_s, RTOL), (day, windows, res)
 
 
 def test_some_window_days_are_infeasible_and_some_bind():
@@ -425,8 +432,17 @@ def test_fixed_stops_and_bad_arguments():
         optimise_order(net, stops, day.fixed[:-1], policy)
     with pytest.raises(UsageError):
         optimise_order(net, stops[:1], (True,), policy)
+    # Stop 0's window and dwell are ignored (routeplan.schedule): the day starts at start_s.
+    a = optimise_order(net, stops, day.fixed, policy, start_s=START_S)
+    b = optimise_order(net, stops, day.fixed, policy, start_s=START_S, windows=[(0.0, 10.0)] + [None] * (n - 1),
+                       dwell_s=[99.0] + [0.0] * (n - 1))
+    assert (a.order, a.cost_pence, a.drive_s, a.arrive_s) == (b.order, b.cost_pence, b.drive_s, b.arrive_s)
     with pytest.raises(UsageError):
-        optimise_order(net, stops, day.fixed, policy, windows=[(0.0, 10.0)] + [None] * (n - 1))
+        optimise_order(net, stops, day.fixed, policy, windows=[None, [5.0, 1.0]] + [None] * (n - 2))
+    with pytest.raises(UsageError):
+        optimise_order(net, stops, day.fixed, policy, windows=[None, (5.0, 1.0)] + [None] * (n - 2))
+    ok = optimise_order(net, stops, day.fixed, policy, windows=[None, Window(None, 1e9)] + [None] * (n - 2))
+    assert (ok.order, ok.cost_pence) == (a.order, a.cost_pence)
     with pytest.raises(UsageError):
         optimise_order(net, stops, day.fixed, policy, windows=[None, (5.0, 1.0)] + [None] * (n - 2))
     with pytest.raises(UsageError):
@@ -569,6 +585,10 @@ def test_newport_windows_force_paying_newport_east(newport2024, b2024):
     plain = plan_day(net, [stops[i] for i in res.order], pol)  # cheapest for the order: misses them
     ok, _ = simulate(res.order, [r.time_s for r in plain.legs], windows, [0.0] * 6, start=8 * 3600)
     assert plain.cost_pence == 46100 and not ok
+    # plan_day's own windowed day on the chosen order agrees.
+    wins = [None if w is None else Window(*w) for w in windows]
+    wp = plan_day(net, [stops[i] for i in res.order], pol, start_s=8 * 3600, windows=[wins[i] for i in res.order])
+    assert wp.cost_pence == res.cost_pence and times_close(wp.time_s, res.drive_s, RTOL)
 
 
 @pytest.mark.integration

@@ -117,16 +117,20 @@ from routeplan.kernels.labels import LabelLimitError
 from routeplan.locate import Stop
 from routeplan.network import Network
 from routeplan.policy import AVOID, ExpensePolicy
+from routeplan.schedule import ON_TIME_SLACK_S
+from routeplan.schedule import Window as ScheduleWindow
 
-# Slack allowed when an arrival is compared with a window's latest time (float sums).
-TIME_TOL_S = 1e-6
+# Slack allowed when an arrival is compared with a window's latest time (float sums); the same as
+# :mod:`routeplan.schedule` (what plan_day's timetable uses).
+TIME_TOL_S = ON_TIME_SLACK_S
 # Relative slack for time comparisons of sums taken in different orders.
 _EPS = 1e-9
 _INF = math.inf
 # Share of the budget (and at most this many seconds) spent on the fastest-route order search.
 _UB_SHARE, _UB_MIN_S, _UB_MAX_S = 0.2, 0.5, 5.0
 
-Window = tuple[float | None, float | None] | None
+# A stop's window: a :class:`routeplan.schedule.Window`, ``(earliest, latest)`` or ``None``.
+Window = ScheduleWindow | tuple[float | None, float | None] | None
 
 
 # ------------------------------------------------------------------------------ leg fronts
@@ -602,19 +606,19 @@ def _check_windows(n: int, windows: Sequence[Window] | None, dwell_s: Sequence[f
             msg = f"windows has {len(windows)} entries for {n} stops"
             raise UsageError(msg)
         for i, w in enumerate(windows):
-            if w is None:
+            if w is None or i == 0:  # stop 0's window is ignored: the day starts at start_s
                 continue
-            if len(w) != 2:
-                msg = f"window of stop {i} must be (earliest, latest), got {w!r}"
+            if isinstance(w, ScheduleWindow):
+                lo, hi = w.earliest_s, w.latest_s
+            elif isinstance(w, tuple) and len(w) == 2:
+                lo, hi = w
+            else:
+                msg = f"window of stop {i} must be a Window, (earliest, latest) or None, got {w!r}"
                 raise UsageError(msg)
-            lo, hi = w
             for x in (lo, hi):
                 if x is not None and (isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x)):
                     msg = f"window of stop {i} must hold finite seconds or None, got {w!r}"
                     raise UsageError(msg)
-            if i == 0 and (lo is not None or hi is not None):
-                msg = "stop 0 takes no window: the day starts there at start_s"
-                raise UsageError(msg)
             if lo is not None and hi is not None and lo > hi:
                 msg = f"window of stop {i} ends before it starts: {w!r}"
                 raise UsageError(msg)
@@ -628,10 +632,7 @@ def _check_windows(n: int, windows: Sequence[Window] | None, dwell_s: Sequence[f
             if isinstance(d, bool) or not isinstance(d, int | float) or not math.isfinite(d) or d < 0:
                 msg = f"dwell of stop {i} must be finite seconds >= 0, got {d!r}"
                 raise UsageError(msg)
-            if i == 0 and d != 0:
-                msg = "stop 0 takes no dwell: the day starts there at start_s"
-                raise UsageError(msg)
-            dwell[i] = float(d)
+            dwell[i] = float(d) if i > 0 else 0.0  # stop 0's dwell is ignored
     return earliest, latest, dwell
 
 
@@ -793,10 +794,13 @@ def optimise_order(
     start_s
         When the coach leaves stop 0 (seconds).
     windows
-        Per stop ``(earliest, latest)`` seconds (either may be ``None``) or ``None``; stop 0 has
-        none.  Arrival must be by ``latest``; service starts no earlier than ``earliest``.
+        Per stop a :class:`routeplan.schedule.Window`, ``(earliest, latest)`` seconds (either may
+        be ``None``) or ``None``.  Arrival must be by ``latest``; service starts no earlier than
+        ``earliest``.  Stop 0's window is ignored (the day starts at ``start_s``), as are the last
+        stop's earliest time and dwell in effect (nothing follows it), as in
+        :mod:`routeplan.schedule`.
     dwell_s
-        Per stop service time (seconds, >= 0; 0 for stop 0).
+        Per stop service time (seconds, >= 0; stop 0's is ignored).
     exact_limit
         Up to this many free stops the search is exact (branch and bound); above, a heuristic
         with a proven lower bound (``optimal=False``).
@@ -852,10 +856,11 @@ def optimise_order(
     optimal = exact and finished
     lower = best.cost if finished else min(best.cost, math.floor(lb) if math.isfinite(lb) else best.cost)
     stats["search_s"] = search_s
+    depart = (*best.depart[:-1], best.arrive[-1])  # the last stop: no wait, no dwell (schedule)
     return OrderResult(
         order=best.order, cost_pence=best.cost + pb.stop_pence, drive_s=best.drive, optimal=optimal,
         lower_bound_pence=int(lower) + pb.stop_pence, explored=pb.explored, matrix_s=matrix_s, search_s=search_s,
-        arrive_s=best.arrive, depart_s=best.depart, leg_s=best.legs, stats=stats,
+        arrive_s=best.arrive, depart_s=depart, leg_s=best.legs, stats=stats,
     )
 
 
