@@ -9,15 +9,19 @@ from __future__ import annotations
 import math
 
 import pytest
+from datapaths import DATA
 
 from routeplan.errors import LocateError, UsageError
 from routeplan.locate import (
     MAX_SNAP_LIMIT_M,
+    ResolvedPoint,
     find_place,
     normalise_name,
     parse_latlon,
     resolve,
+    resolve_point,
     snap,
+    split_venue,
 )
 from routeplan.osm import Place
 
@@ -118,7 +122,8 @@ def test_unknown_lists_ranked_candidates_with_kinds():
         find_place("Road", places)
     msg = str(exc.value)
     # Names containing every word typed come first, shortest first.
-    assert "did you mean: Road Safety (office=yes), Chepstow Road Fuel (amenity=fuel)" in msg
+    # ... each with its kind, nearest settlement and distance.
+    assert "did you mean: Road Safety (office=yes, 0.0 km from Chepstowe), Chepstow Road Fuel (amenity=fuel, 0.0 km from Chepstowe)" in msg
     many = [P(f"Stow Road {i}", "highway=bus_stop", osm=f"n{i}") for i in range(9)]
     with pytest.raises(LocateError) as exc:
         find_place("Stow Road", many)
@@ -157,7 +162,7 @@ def test_latlon_forms():
 # -- the real Newport extract (integration) ------------------------------------------------------------------
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("text", "shown"), [("Chepstow", "Shell Chepstow Road (amenity=fuel)"), ("Caerleon", "Caerleon House Hotel (tourism=hotel)")])
+@pytest.mark.parametrize(("text", "shown"), [("Chepstow", "Shell Chepstow Road (amenity=fuel, "), ("Caerleon", "Caerleon House Hotel (tourism=hotel, ")])
 def test_real_partial_names_no_longer_resolve(newport2024, b2024, text, shown):
     with pytest.raises(LocateError) as exc:
         resolve(text, newport2024, b2024)
@@ -186,7 +191,7 @@ def test_real_saint_equivalence(newport2024, b2024):
 
 @pytest.mark.integration
 def test_real_ambiguous_still_lists(newport2024, b2024):
-    with pytest.raises(LocateError, match=r"'Tesco' is ambiguous: Tesco \(amenity=fuel\) at 51\.\d+,-[23]\.\d+; Tesco \(amenity=fuel\)"):
+    with pytest.raises(LocateError, match=r"'Tesco' is ambiguous: Tesco \(amenity=fuel\) at 51\.\d+,-[23]\.\d+ \(\d\.\d km from \w+\); Tesco \(amenity=fuel\)"):
         resolve("Tesco", newport2024, b2024)
     with pytest.raises(LocateError, match="ambiguous"):
         resolve("mcdonalds", newport2024, b2024)
@@ -217,3 +222,98 @@ def test_max_snap_in_range_still_applies(newport2024, b2024):
         resolve("51.40,-3.00", newport2024, b2024, max_snap_m=1000)  # Bristol Channel
     with pytest.raises(LocateError, match="finite"):
         resolve("nan,nan", newport2024, b2024)
+
+
+# -- issue 14: postcodes, and names with a town and/or a postcode ----------------------------------
+
+def test_split_venue():
+    assert split_venue("Rivermead Leisure Centre, Reading RG1 8EQ") == ("Rivermead Leisure Centre", "Reading", "RG18EQ")
+    assert split_venue("Rivermead Leisure Centre, Reading") == ("Rivermead Leisure Centre", "Reading", None)
+    assert split_venue("Tesco Extra np203ba") == ("Tesco Extra", "", "NP203BA")
+    assert split_venue("Tesco Extra,NP20 3BA") == ("Tesco Extra", "", "NP203BA")
+    assert split_venue("Norwich Castle") == ("Norwich Castle", "", None)
+    assert split_venue("Hall, Street, Town") == ("Hall, Street", "Town", None)
+    assert split_venue("Unit NP2O 1HG") == ("Unit NP2O 1HG", "", None)  # not a postcode: stays in the name
+
+
+def test_resolve_point_without_map_data():
+    pt = resolve_point("NP20 1HG", data_dir=DATA)
+    assert isinstance(pt, ResolvedPoint) and pt.kind == "postcode" and pt.how == "postcode NP20 1HG" and pt.label == "NP20 1HG"
+    assert resolve_point("np201hg", data_dir=DATA) == resolve_point("NP201HG", data_dir=DATA) == pt
+    d = resolve_point("NP20", data_dir=DATA)
+    assert d.kind == "district" and d.how.startswith("postcode district NP20 (centroid of ") and d.warnings
+    ll = resolve_point(" 51.58,-3.0 ")
+    assert (ll.lat, ll.lon, ll.how, ll.kind) == (51.58, -3.0, "lat,lon", "latlon")
+    with pytest.raises(LocateError, match="no map data to look names up in"):
+        resolve_point("Norwich Castle", data_dir=DATA)
+    v = resolve_point("Norwich Castle, Norwich NR1 3JU", data_dir=DATA)
+    assert v.kind == "venue-postcode" and v.how == "postcode NR1 3JU (venue name not in the map data)"
+    assert v.label == "Norwich Castle, Norwich" and "not in the map data" in v.warnings[-1]
+    with pytest.raises(UsageError, match="empty place name"):
+        resolve_point(" ,. ")
+
+
+@pytest.mark.parametrize(("text", "pattern"), [("NP2O 1HG", "nearest valid postcodes: NP20 1HG"), ("XX99 9ZZ", "not a GB postcode area"),
+                                               ("12345", "not a valid postcode"), ("NP20 1HX", "unknown postcode NP20 1HX")])
+def test_resolve_point_bad_postcodes(text, pattern):
+    with pytest.raises(LocateError, match=pattern):
+        resolve_point(text, places=[P("Newport", "place=city")], data_dir=DATA)
+
+
+def test_town_chooses_among_exact_matches_synthetic():
+    # Two towns 20 km apart, a "Market Hall" in each and one 3 km outside town B (nearest: village C).
+    places = [
+        P("Alphaton", "place=town", 52.00, -1.00, "n1"), P("Betaby", "place=town", 52.18, -1.00, "n2"),
+        P("Gamma", "place=village", 52.21, -1.00, "n3"),
+        P("Market Hall", "amenity=marketplace", 52.001, -1.001, "n10"),
+        P("Market Hall", "amenity=marketplace", 52.181, -1.001, "n11"),
+        P("Market Hall", "amenity=marketplace", 52.208, -1.000, "n12"),
+    ]
+    with pytest.raises(LocateError, match=r"ambiguous: Market Hall .*\(0\.1 km from Alphaton\)"):
+        resolve_point("Market Hall", places=places)
+    assert resolve_point("Market Hall, Alphaton", places=places).how == "n10 amenity=marketplace"
+    assert resolve_point("market hall,betaby", places=places).how == "n11 amenity=marketplace"
+    assert resolve_point("Market Hall, Gamma", places=places).how == "n12 amenity=marketplace"
+    with pytest.raises(LocateError, match=r"no place 'Market Hall' in or within 5\.0 km of 'Deltaford' .*no place called 'Deltaford'"):
+        resolve_point("Market Hall, Deltaford", places=places)
+    # The name must still match exactly: a shared word never does, even with a town.
+    with pytest.raises(LocateError, match="unknown place 'Market, Alphaton'"):
+        resolve_point("Market, Alphaton", places=places)
+
+
+@pytest.mark.integration
+def test_real_town_disambiguation_rutland(rutland2024):
+    places = rutland2024.places
+    with pytest.raises(LocateError, match=r"'Boots' is ambiguous: .*\(0\.2 km from Uppingham\).*\(0\.1 km from Oakham\)"):
+        resolve_point("Boots", places=places)
+    oak, upp = resolve_point("Boots, Oakham", places=places), resolve_point("boots,  UPPINGHAM", places=places)
+    assert oak.kind == upp.kind == "place" and oak.how != upp.how and oak.lat > upp.lat + 0.05
+    assert resolve_point("Boots, Uppingham LE15 9QS", places=places).how == upp.how
+    # Three pubs called Wheatsheaf: the town picks one, even with another 2.8 km away in Langham.
+    assert resolve_point("Wheatsheaf, Oakham", places=places).how != resolve_point("Wheatsheaf, Langham", places=places).how
+    assert resolve_point("Exeter Arms, Uppingham", places=places).how != resolve_point("Exeter Arms, Barrowden", places=places).how
+    with pytest.raises(LocateError, match="unknown place 'Norwich Castle'"):
+        resolve_point("Norwich Castle", places=places)
+
+
+@pytest.mark.integration
+def test_real_postcode_disambiguation_newport(newport2024, b2024):
+    places = newport2024.places
+    with pytest.raises(LocateError, match=r"'Tesco Extra, Newport' is ambiguous: .*Gaer.*; .*Liswerry"):
+        resolve_point("Tesco Extra, Newport", places=places, data_dir=DATA)
+    spytty = resolve_point("Tesco Extra, Newport NP19 4TX", places=places, data_dir=DATA)
+    gaer = resolve_point("Tesco Extra NP20 3BA", places=places, data_dir=DATA)
+    assert spytty.kind == gaer.kind == "place" and spytty.how != gaer.how and spytty.lon > gaer.lon + 0.05
+    assert spytty.warnings == ()  # the other one is 4.4 km away: no doubt
+    assert resolve_point("Tesco Extra, Liswerry", places=places).how == spytty.how
+    # A name in the map data, but none near the postcode: the postcode's point, said plainly.
+    far = resolve_point("Tesco, Reading RG1 8EQ", places=places, data_dir=DATA)
+    assert far.kind == "venue-postcode" and "no 'Tesco' within 5.0 km" in far.how and far.lat < 51.5
+    # resolve() = resolve_point + snap, for route, plan, itineraries.
+    st = resolve("NP20 1HG", newport2024, b2024)
+    assert st.source == "postcode NP20 1HG" and st.label == "NP20 1HG" and st.snap_m < 100
+    assert b2024.names[st.cell] == "Newport East" and st.cell_how == "inside"
+    assert resolve("Tesco Extra, Newport NP19 4TX", newport2024, b2024).source == spytty.how
+    with pytest.raises(LocateError, match="from the nearest road a coach may use") as exc:
+        resolve("Rivermead Leisure Centre, Reading RG1 8EQ", newport2024, b2024)
+    assert exc.value.exit_code == 5

@@ -741,16 +741,24 @@ def data_info(**o: Any) -> None:
 @data.command("fetch")
 @click.option("--boundaries", "bsets", multiple=True, help="Known boundary set to fetch (wpc-2010, wpc-2024). Repeatable.")
 @click.option("--osm", "regions", multiple=True, help="Geofabrik region, e.g. europe/great-britain/england/rutland. Repeatable.")
+@click.option("--postcodes", "pc_areas", multiple=True, help="Code-Point Open postcode area (NP, RG, ...) or 'all'. Repeatable.")
 @click.option("--base-url", help="Mirror to fetch from instead of the manifest's/Geofabrik's address.")
 @data_options
 def data_fetch(**o: Any) -> None:
-    """Download boundary sets and OSM extracts into the data folder, checking their checksums."""
+    """Download boundary sets, OSM extracts and postcode files into the data folder, checking their checksums."""
     from routeplan import fetch
+    from routeplan.postcodes import fetch_postcodes
 
     _setup_logging(o["verbose"], o["quiet"])
-    if not o["bsets"] and not o["regions"]:
-        msg = "nothing to fetch: give --boundaries and/or --osm"
+    if not o["bsets"] and not o["regions"] and not o["pc_areas"]:
+        msg = "nothing to fetch: give --boundaries, --osm and/or --postcodes"
         raise UsageError(msg)
+    if o["pc_areas"]:
+        prog = _Progress(o["quiet"])
+        wanted = None if "all" in [a.lower() for a in o["pc_areas"]] else list(o["pc_areas"])
+        paths = fetch_postcodes(wanted, data_dir=o["data_dir"], base_url=o["base_url"], progress=_stage_cb(prog, "postcodes"))
+        prog.close()
+        click.echo(f"fetched {len(paths)} postcode files into {paths[0].parent if paths else settings.data_dir(o['data_dir']) / 'postcodes'}")
     for name in o["bsets"]:
         prog = _Progress(o["quiet"])
         path = fetch.fetch_boundaries(name, data_dir=o["data_dir"], base_url=o["base_url"], progress=_stage_cb(prog, f"boundaries {name}"))
@@ -777,3 +785,9 @@ def data_clear(**o: Any) -> None:
     folder = settings.cache_dir(o["cache_dir"])
     n, size = cmod.clear(folder)
     click.echo(f"removed {n} cached files ({size / 1e6:.1f} MB) from {folder}")
+
+
+# Commands in their own modules (they import the helpers above, so they register last).
+from routeplan.cli_locate import locate as _locate_cmd
+
+cli.add_command(_locate_cmd)
