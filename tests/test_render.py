@@ -7,25 +7,34 @@ import html
 import json
 import os
 import re
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from routeplan.assets import JQUERY_VERSION, LEAFLET_VERSION, MAP_BACKGROUND, static_bytes
 from routeplan.boundaries import Boundaries, load_boundaries
+from routeplan.itinerary import read_itinerary
 from routeplan.ledger import format_money
 from routeplan.locate import resolve
 from routeplan.network import Network, build_network
+from routeplan.policy import ExpensePolicy
 from routeplan.render import (
     ALTERNATIVE_COLOUR,
+    DESTINATION_COLOUR,
     GENERATED_NOTICE,
+    ORIGIN_COLOUR,
     OSM_COPYRIGHT_URL,
     OSM_TEXT,
     PAID_CHEAPEST,
     PAID_FASTEST_ONLY,
     route_map,
     save_map,
+    tour_map,
 )
 from routeplan.routing import Leg, plan_leg
+from routeplan.tour import plan_tour
 
 pytestmark = pytest.mark.integration
 
@@ -133,7 +142,10 @@ def test_money_and_minutes_in_tooltips_and_legend(world: World) -> None:
 def test_stop_markers_and_popups(world: World) -> None:
     page = world.html
     assert page.count("L.marker(") == 2
-    assert '"markerColor": "green"' in page and '"markerColor": "red"' in page
+    # Pins styled inline (green origin, red destination): no icon font, Bootstrap or plugin.
+    assert page.count("L.divIcon(") == 2
+    assert f"background:{ORIGIN_COLOUR}" in page and f"background:{DESTINATION_COLOUR}" in page
+    assert "AwesomeMarkers" not in page and "markerColor" not in page
     assert "Origin: Duffryn" in page
     assert "Destination: Stow Park" in page
     assert "place=suburb" in page  # the stop's source
@@ -169,7 +181,17 @@ def test_text_is_escaped(world: World) -> None:
     page = route_map(world.net, world.bnd, leg).get_root().render()
     assert evil not in page
     assert "${alert" not in page and "`<b>" not in page
-    assert "Bad&#96;&lt;b&gt;&#36;{alert(1)}&lt;/b&gt;&#92;" in page
+    assert "Bad&#96;&lt;b&gt;&#36;&#123;alert(1)&#125;&lt;/b&gt;&#92;" in page
+
+
+def test_names_are_never_evaluated_as_templates(world: World) -> None:
+    """folium.Element(text) is a Jinja template: a stop called "X{{ 7*7 }}Y" must stay text in the
+    title and the legend, never become X49Y (template injection)."""
+    o, d = world.leg.stops
+    leg = dataclasses.replace(world.leg, stops=(dataclasses.replace(o, label="X{{ 7*7 }}Y"), d))
+    page = route_map(world.net, world.bnd, leg).get_root().render()
+    assert "X49Y" not in page
+    assert "<title>X&#123;&#123; 7*7 &#125;&#125;Y" in page
 
 
 def test_render_is_deterministic_apart_from_folium_ids(world: World) -> None:
@@ -249,3 +271,93 @@ def test_zero_length_leg_draws_markers_only(world: World) -> None:
     assert page.count("L.polyline(") == 0
     assert page.count("L.marker(") == 2
     assert "£461.00 · 0.0 min" in page
+
+
+# -- offline pages (issue 15, item 1) ---------------------------------------------------------
+# Every http(s) URL an offline page may contain: tiles, attribution links, the SVG namespace and
+# the URLs inside the vendored code's comments and licence notices.  None is a script or style.
+_ALLOWED_HOSTS = {
+    "tile.openstreetmap.org", "www.openstreetmap.org", "www.w3.org", "leafletjs.com", "jquery.com", "openjsf.org",
+    "bugs.chromium.org", "bugzilla.mozilla.org",
+}
+
+
+class _Resources(HTMLParser):
+    """What a page would fetch: script/img/iframe sources, <link> hrefs, @import and url() in <style>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetched: list[str] = []
+        self._tag = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._tag = tag
+        a = dict(attrs)
+        if tag in ("script", "img", "iframe", "source", "embed") and a.get("src"):
+            self.fetched.append(str(a["src"]))
+        if tag == "link" and a.get("href"):
+            self.fetched.append(str(a["href"]))
+
+    def handle_data(self, data: str) -> None:
+        if self._tag == "style":
+            self.fetched += re.findall(r"@import\s+[^;]+", data)
+            self.fetched += [u for u in re.findall(r"url\(\s*['\"]?([^'\")]+)", data) if not u.startswith(("data:", "#"))]
+
+
+def _fetched(page: str) -> list[str]:
+    parser = _Resources()
+    parser.feed(page)
+    return parser.fetched
+
+
+def _leaflet_inlined(page: str) -> bool:
+    return "<script>/*! Leaflet" in page
+
+
+def _check_offline(page: str) -> None:
+    assert _fetched(page) == []
+    hosts = {urlsplit(u).hostname for u in re.findall(r"https?://[^\s\"'`<>()\\]+", page)}
+    assert hosts <= _ALLOWED_HOSTS, hosts - _ALLOWED_HOSTS
+    leaflet = static_bytes("leaflet/leaflet.js").decode().replace("//# sourceMappingURL=leaflet.js.map", "").strip()
+    assert leaflet in page  # verbatim: not mangled by folium's templates
+    assert page.count(f"<script>/*! Leaflet {LEAFLET_VERSION}") == 1
+    assert "Copyright (c) 2010-2023, Volodymyr Agafonkin" in page  # the BSD-2-Clause notice, beside the code
+    assert f"jQuery {JQUERY_VERSION}" in page and "Copyright OpenJS Foundation" in page
+    assert "sourceMappingURL" not in page
+    assert f"background: {MAP_BACKGROUND}" in page
+
+
+def test_map_is_offline_by_default(world: World) -> None:
+    """The saved page links no script, stylesheet or font: Leaflet and jQuery are inlined."""
+    _check_offline(world.html)
+    assert "bootstrap" not in world.html.lower() and "fontawesome" not in world.html.lower()
+    assert world.html.count("L.tileLayer(") == 1 and "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in world.html
+
+
+def test_tour_map_is_offline_by_default(world: World, tmp_path: Path) -> None:
+    itinerary = read_itinerary(REPO / "examples" / "newport-day.toml")
+    tour = plan_tour(world.net, world.bnd, itinerary, ExpensePolicy.from_mapping(itinerary.policy, source="tour"))
+    page = save_map(tour_map(world.net, world.bnd, tour), tmp_path / "tour.html").read_text(encoding="utf-8")
+    _check_offline(page)
+    assert page.count("L.divIcon(") == sum(len(d.stops) for d in tour.days)
+    online = tour_map(world.net, world.bnd, tour, online_assets=True).get_root().render()
+    assert "cdn.jsdelivr.net/npm/leaflet@" in online and _leaflet_inlined(online) is False
+
+
+def test_online_assets_keeps_folium_cdn_links(world: World) -> None:
+    page = route_map(world.net, world.bnd, world.leg, online_assets=True).get_root().render()
+    fetched = _fetched(page)
+    assert any(re.fullmatch(r"https://cdn\.jsdelivr\.net/npm/leaflet@[\d.]+/dist/leaflet\.js", u) for u in fetched)
+    assert any(u.endswith("/leaflet.css") for u in fetched)
+    assert not _leaflet_inlined(page) and "routeplan_offline_assets" not in page
+    assert page.count("L.polyline(") == 2 and page.count("L.divIcon(") == 2  # the same map otherwise
+
+
+def test_inlined_code_survives_hostile_names(world: World) -> None:
+    """Escaping is unchanged by inlining, and a name cannot close the inlined <script>."""
+    evil = "</script><script>alert(1)</script>`${x}`"
+    o, d = world.leg.stops
+    leg = dataclasses.replace(world.leg, stops=(dataclasses.replace(o, label=evil), d))
+    page = route_map(world.net, world.bnd, leg).get_root().render()
+    assert evil not in page and "<script>alert(1)" not in page
+    _check_offline(page)

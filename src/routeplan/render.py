@@ -22,6 +22,7 @@ import folium
 import shapely
 from shapely.geometry import mapping
 
+from routeplan.assets import RawHTML, inline_assets
 from routeplan.atomic import atomic_path
 from routeplan.boundaries import Boundaries
 from routeplan.errors import UsageError
@@ -52,11 +53,18 @@ PAID_CHEAPEST = "#e4572e"
 PAID_FASTEST_ONLY = "#f6ae2d"
 PAID_NONE = "#9e9e9e"
 LEGEND_CLEARANCE_PX = 280  # bottom padding when fitting bounds, about the legend's height
+# Stop pins (inline-styled: no icon font, no network): green origin, red destination, blue between.
+ORIGIN_COLOUR = "#2e7d32"
+DESTINATION_COLOUR = "#c62828"
+STOP_COLOUR = "#1565c0"
 
 
 def _esc(text: object) -> str:
     """HTML-escape, and neutralise what would break a JS template literal (folium tooltips)."""
-    return html.escape(str(text)).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+    # Braces too: folium renders tooltip, popup and element text through Jinja, so "{{ 7*7 }}" in a
+    # stop's name would be evaluated (template injection); as entities they display the same.
+    return (html.escape(str(text)).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+            .replace("{", "&#123;").replace("}", "&#125;"))
 
 
 def _minutes(seconds: float) -> str:
@@ -161,6 +169,26 @@ def _polyline(pts: Sequence[tuple[float, float]], layer: folium.FeatureGroup, to
     folium.PolyLine(pts, tooltip=folium.Tooltip(tooltip), **style).add_to(layer)  # type: ignore[no-untyped-call]
 
 
+def _stop_icon(colour: str, label: str) -> folium.DivIcon:
+    """A map pin drawn with CSS alone (folium.Icon needs Bootstrap, Font Awesome and a plugin)."""
+    pin = (
+        f'<div style="width:24px;height:24px;box-sizing:border-box;border-radius:50% 50% 50% 0;background:{colour};'
+        'border:2px solid #fff;box-shadow:0 1px 4px rgba(0,0,0,.55);transform:rotate(-45deg)">'
+        '<div style="transform:rotate(45deg);color:#fff;font:bold 11px/20px sans-serif;text-align:center">'
+        f"{_esc(label)}</div></div>"
+    )
+    # The rotated square's sharp corner (its tip) is 12 + 12*sqrt(2) = 29 px below the icon's top.
+    return folium.DivIcon(html=pin, icon_size=(24, 24), icon_anchor=(12, 29), popup_anchor=(0, -26), class_name="routeplan-stop")
+
+
+def _new_map(location: list[float], zoom: int, online_assets: bool) -> folium.Map:
+    """An empty map; unless ``online_assets``, with Leaflet inlined instead of folium's CDN links."""
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True)
+    if not online_assets:
+        inline_assets(m)
+    return m
+
+
 def _figure(m: folium.Map) -> folium.Figure:
     """The page a map sits in: ``folium.Map`` adds itself to a ``Figure`` when created, but
     ``get_root`` is annotated as returning a plain ``Element``."""
@@ -260,13 +288,17 @@ Boundaries: {_esc(bnd_attr)}</div>
 """
 
 
-def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | None = None) -> folium.Map:
+def route_map(
+    net: Network, boundaries: Boundaries, leg: Leg, *, title: str | None = None, online_assets: bool = False,
+) -> folium.Map:
     """An interactive map of one leg: both routes, the constituencies they pay for and why.
 
     The cheapest route is drawn solid, the fastest dashed, distinct Pareto alternatives thin and
     grey (a toggleable layer).  Constituency polygons are shaded by who pays for them, with the
     ledger rows of both routes in their tooltips.  A fixed legend carries the totals, the policy
-    and the data attributions (so they show even when tiles cannot load).
+    and the data attributions (so they show even when tiles cannot load).  The page is
+    self-contained (Leaflet inlined, see routeplan.assets) unless ``online_assets``, which keeps
+    folium's CDN links; the tiles are always online.
     """
     if tuple(boundaries.codes) != tuple(net.cell_codes):
         msg = f"boundary set {boundaries.name} is not the one the network was built with"
@@ -285,14 +317,14 @@ def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | No
     bounds = _bounds([cheap_pts, fast_pts, *alt_pts], leg.stops)
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [54.0, -2.5]
 
-    m = folium.Map(location=centre, zoom_start=12, tiles=None, control_scale=True)
+    m = _new_map(centre, 12, online_assets)
     folium.TileLayer(
         tiles=OSM_TILES,
         attr=f"{osm_attr} | {html.escape(bnd_attr)}",
         name="OpenStreetMap",
         max_zoom=19,
     ).add_to(m)
-    _figure(m).header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
+    _figure(m).header.add_child(RawHTML(f"<title>{_esc(title)}</title>"))
 
     # Polygons first, so the routes draw above them.
     seats_layer = folium.FeatureGroup(name="Constituencies (charges)", show=True)
@@ -340,17 +372,20 @@ def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | No
     stops_layer = folium.FeatureGroup(name="Stops", show=True)
     for i, stop in enumerate(leg.stops):
         last = i == len(leg.stops) - 1
-        role, colour = ("Origin", "green") if i == 0 else ("Destination", "red") if last else (f"Stop {i}", "blue")
+        role, colour, pin = (
+            ("Origin", ORIGIN_COLOUR, "A") if i == 0 else ("Destination", DESTINATION_COLOUR, "B") if last
+            else (f"Stop {i}", STOP_COLOUR, str(i))
+        )
         folium.Marker(
             [stop.lat, stop.lon],
             popup=folium.Popup(_stop_popup(stop, role, net), max_width=320),
             tooltip=folium.Tooltip(f"{_esc(role)}: {_esc(stop.label)}"),
-            icon=folium.Icon(color=colour),
+            icon=_stop_icon(colour, pin),
         ).add_to(stops_layer)
     stops_layer.add_to(m)
 
     folium.LayerControl(collapsed=False).add_to(m)
-    _figure(m).html.add_child(folium.Element(_legend_html(net, boundaries, leg, title, generated)))
+    _figure(m).html.add_child(RawHTML(_legend_html(net, boundaries, leg, title, generated)))
     if bounds:
         # Keep the routes clear of the legend (bottom left) and the layer control (top right).
         m.fit_bounds(bounds, padding_top_left=(30, 30), padding_bottom_right=(30, LEGEND_CLEARANCE_PX))
@@ -361,10 +396,12 @@ def route_map(net: Network, boundaries: Boundaries, leg: Leg, *, title: str | No
 DAY_COLOURS = ("#0b3d91", "#2a9d8f", "#e76f51", "#6a4c93", "#8a5a00", "#1d7874", "#c1121f")
 
 
-def tour_map(net: Network, boundaries: Boundaries, tour: TourPlan, *, title: str | None = None) -> folium.Map:
+def tour_map(
+    net: Network, boundaries: Boundaries, tour: TourPlan, *, title: str | None = None, online_assets: bool = False,
+) -> folium.Map:
     """A tour on one map: a layer per day (route planned whole solid, fastest legs dashed,
     numbered stops with arrival times, the day's charged constituencies shaded with their reason),
-    a legend with the totals and the attributions."""
+    a legend with the totals and the attributions.  Self-contained unless ``online_assets``."""
     from routeplan.schedule import format_clock, format_duration
 
     if tuple(boundaries.codes) != tuple(net.cell_codes):
@@ -378,9 +415,9 @@ def tour_map(net: Network, boundaries: Boundaries, tour: TourPlan, *, title: str
     all_pts = [leg.coords(net) for d in tour.days for leg in d.plan.best.legs]
     bounds = _bounds(all_pts, [s for d in tour.days for s in d.stops])
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [54.0, -2.5]
-    m = folium.Map(location=centre, zoom_start=11, tiles=None, control_scale=True)
+    m = _new_map(centre, 11, online_assets)
     folium.TileLayer(tiles=OSM_TILES, attr=f"{osm_attr} | {html.escape(bnd_attr)}", name="OpenStreetMap", max_zoom=19).add_to(m)
-    _figure(m).header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
+    _figure(m).header.add_child(RawHTML(f"<title>{_esc(title)}</title>"))
     rows = []
     for k, d in enumerate(tour.days):
         colour = DAY_COLOURS[k % len(DAY_COLOURS)]
@@ -441,7 +478,7 @@ def tour_map(net: Network, boundaries: Boundaries, tour: TourPlan, *, title: str
 <div style="margin-top:4px;font-size:10.5px;color:#444">Map tiles and roads: {osm_attr}<br>Boundaries: {_esc(bnd_attr)}</div>
 </details></div>
 """
-    _figure(m).html.add_child(folium.Element(legend))
+    _figure(m).html.add_child(RawHTML(legend))
     if bounds:
         m.fit_bounds(bounds, padding_top_left=(30, 30), padding_bottom_right=(30, LEGEND_CLEARANCE_PX))
     return m
