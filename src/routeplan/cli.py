@@ -319,6 +319,7 @@ def _check_cache_dir(o: dict[str, Any]) -> None:
 @click.option("--to", "destination", required=True, help="End: 'lat,lon' or a name in the OSM data.")
 @click.option("--map", "map_path", help="Write a Folium HTML map here.")
 @click.option("--ledger", "ledger_path", help="Write the ledger CSV here ('-' for standard output).")
+@click.option("--chart", "chart_path", help="Write the trade-off chart (charge against time, exact Pareto set) as SVG here.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--policy", help="TOML file with a [policy] table.")
 @click.option("--day-rate", type=FiniteFloat(0, 100_000, unit=" £"), help="Charge per constituency per day, £ (default 461).")
@@ -364,6 +365,7 @@ def route(**o: Any) -> None:
     outs = OutputSet(inputs=[osm, bnd_path, o["policy"], o["overrides"], o["vehicle"]])
     outs.add("--map", o["map_path"])
     outs.add("--ledger", o["ledger_path"], stdout_ok=True)
+    outs.add("--chart", o["chart_path"])
     if o["as_json"] and outs.claims_stdout():
         msg = "--json and --ledger - both write to standard output"
         raise UsageError(msg)
@@ -397,6 +399,10 @@ def route(**o: Any) -> None:
             render.route_map(net, bnd, leg).save(str(outs.path("--map")))
         if o["ledger_path"]:
             outs.write_text("--ledger", _ledger_csv(leg))
+        if o["chart_path"]:
+            from routeplan.render import tradeoff_svg
+
+            outs.write_text("--chart", tradeoff_svg(leg) + "\n")
         text = _route_json(net, policy, leg) if o["as_json"] else _route_text(net, policy, leg, origin, dest)
         if not o["as_json"]:
             text += "".join(f"Wrote {what.lstrip('-')}: {p}\n" for what, p in outs.written)

@@ -25,6 +25,7 @@ from shapely.geometry import mapping
 from routeplan.assets import RawHTML, inline_assets
 from routeplan.atomic import atomic_path
 from routeplan.boundaries import Boundaries
+from routeplan.chart import Point, pareto_svg
 from routeplan.errors import UsageError
 from routeplan.ledger import Charge, format_money
 from routeplan.locate import Stop
@@ -241,6 +242,27 @@ def _policy_lines(leg: Leg) -> list[str]:
     return lines
 
 
+def tradeoff_points(leg: Leg) -> tuple[list[Point], int, int | None]:
+    """The leg's exact front as chart points, with the chosen route's and the fastest's index.
+
+    Without ``alternatives`` only the chosen and the fastest route are known (two points, or one
+    when they are the same route)."""
+    routes = list(leg.front) if leg.front else [leg.cheapest] + ([] if _same_route(leg.fastest, leg.cheapest) else [leg.fastest])
+    pts = [Point(r.cost_pence, r.time_s, f"{format_money(r.cost_pence)}, {_minutes(r.time_s)}") for r in routes]
+    chosen = next((i for i, r in enumerate(routes) if _same_route(r, leg.cheapest)), 0)
+    fastest = next((i for i, r in enumerate(routes) if _same_route(r, leg.fastest)), None)
+    if chosen == 0 and not _same_route(routes[0], leg.cheapest):  # the chosen route is not on the front shown
+        pts.insert(0, Point(leg.cheapest.cost_pence, leg.cheapest.time_s, "chosen"))
+        fastest = None if fastest is None else fastest + 1
+    return pts, chosen, fastest
+
+
+def tradeoff_svg(leg: Leg) -> str:
+    """The trade-off chart (inline SVG) of a leg, for the legend panel or a ``.svg`` file."""
+    pts, chosen, fastest = tradeoff_points(leg)
+    return pareto_svg(pts, chosen=chosen, fastest=fastest)
+
+
 def _legend_html(net: Network, boundaries: Boundaries, leg: Leg, title: str, generated: bool) -> str:
     osm_attr, bnd_attr = _attributions(net, boundaries)
     ch, fa = leg.cheapest, leg.fastest
@@ -276,6 +298,7 @@ def _legend_html(net: Network, boundaries: Boundaries, leg: Leg, title: str, gen
 <div>{swatch(CHEAPEST_COLOUR)}<b>Cheapest</b>: {_esc(_route_summary(ch))}</div>
 <div>{swatch(FASTEST_COLOUR, dashed=True)}<b>Fastest</b>: {_esc(_route_summary(fa))}</div>
 <div style="margin:2px 0"><b>{_esc(saving)}</b></div>
+<div style="margin:4px 0">{tradeoff_svg(leg)}</div>
 {notes}
 <div style="margin-top:4px">{swatch(PAID_CHEAPEST, fill=True)}{_esc(_CATEGORY_TEXT['cheapest'])}</div>
 <div>{swatch(PAID_FASTEST_ONLY, fill=True)}{_esc(_CATEGORY_TEXT['fastest'])}</div>
@@ -493,4 +516,4 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-__all__ = ["GENERATED_NOTICE", "OSM_ATTRIBUTION", "OSM_TEXT", "route_map", "save_map", "tour_map"]
+__all__ = ["GENERATED_NOTICE", "OSM_ATTRIBUTION", "OSM_TEXT", "route_map", "save_map", "tour_map", "tradeoff_svg"]
