@@ -320,6 +320,7 @@ def _check_cache_dir(o: dict[str, Any]) -> None:
 @click.option("--map", "map_path", help="Write a Folium HTML map here.")
 @click.option("--ledger", "ledger_path", help="Write the ledger CSV here ('-' for standard output).")
 @click.option("--chart", "chart_path", help="Write the trade-off chart (charge against time, exact Pareto set) as SVG here.")
+@click.option("--export", "export", multiple=True, metavar="FORMAT=PATH", help="Also write the chosen route as gpx, geojson, gpkg or driver-sheet (printable HTML). Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--policy", help="TOML file with a [policy] table.")
 @click.option("--day-rate", type=FiniteFloat(0, 100_000, unit=" £"), help="Charge per constituency per day, £ (default 461).")
@@ -366,6 +367,7 @@ def route(**o: Any) -> None:
     outs.add("--map", o["map_path"])
     outs.add("--ledger", o["ledger_path"], stdout_ok=True)
     outs.add("--chart", o["chart_path"])
+    targets = _export_targets(o["export"], outs)
     if o["as_json"] and outs.claims_stdout():
         msg = "--json and --ledger - both write to standard output"
         raise UsageError(msg)
@@ -403,11 +405,29 @@ def route(**o: Any) -> None:
             from routeplan.render import tradeoff_svg
 
             outs.write_text("--chart", tradeoff_svg(leg) + "\n")
+        _write_exports(targets, outs, net, bnd, leg)
         text = _route_json(net, policy, leg) if o["as_json"] else _route_text(net, policy, leg, origin, dest)
         if not o["as_json"]:
             text += "".join(f"Wrote {what.lstrip('-')}: {p}\n" for what, p in outs.written)
     # Printed after the files are in place, so a planner never reads "Wrote" for a file that is not there.
     click.echo(text, nl=False)
+
+
+def _export_targets(specs: tuple[str, ...], outs: Any) -> list[tuple[str, str, str]]:
+    """``--export FORMAT=PATH`` options, registered with the run's outputs (checked up front)."""
+    from routeplan.exports import export_targets
+
+    targets = export_targets(specs)
+    for what, _fmt, path in targets:
+        outs.add(what, path)
+    return targets
+
+
+def _write_exports(targets: list[tuple[str, str, str]], outs: Any, net: Any, bnd: Any, what_to_write: Any) -> None:
+    from routeplan.exports import export
+
+    for what, fmt, _path in targets:
+        export(fmt, outs.path(what), net, bnd, what_to_write)
 
 
 def _check_input_file(flag: str, value: str) -> None:
@@ -493,6 +513,7 @@ def _route_text(net: Any, policy: Any, leg: Any, origin: Any, dest: Any) -> str:
 @click.option("--order-budget", type=FiniteFloat(1, 3600, unit=" s"), default=60.0, show_default=True, help="Time budget per day for --optimise-order.")
 @click.option("--map", "map_path", help="Write a Folium HTML map (one layer per day) here.")
 @click.option("--ledger", "ledger_path", help="Write the tour ledger CSV here ('-' for standard output).")
+@click.option("--export", "export", multiple=True, metavar="FORMAT=PATH", help="Also write the tour as gpx, geojson, gpkg or driver-sheet (printable HTML). Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--policy", help="TOML file with a [policy] table (merged with the itinerary's [tour.policy]).")
 @click.option("--day-rate", type=FiniteFloat(0, 100_000, unit=" £"), help="Charge per constituency per day, £.")
@@ -528,6 +549,7 @@ def plan(**o: Any) -> None:
     outs = OutputSet(inputs=[o["itinerary"], osm, bnd_path, o["policy"], o["overrides"], o["vehicle"]])
     outs.add("--map", o["map_path"])
     outs.add("--ledger", o["ledger_path"], stdout_ok=True)
+    targets = _export_targets(o["export"], outs)
     if o["as_json"] and outs.claims_stdout():
         msg = "--json and --ledger - both write to standard output"
         raise UsageError(msg)
@@ -559,6 +581,7 @@ def plan(**o: Any) -> None:
             buf = io.StringIO(newline="")
             csv.writer(buf).writerows(ledger_rows(tour))
             outs.write_text("--ledger", buf.getvalue())
+        _write_exports(targets, outs, net, bnd, tour)
         if o["as_json"]:
             data = tour.as_dict(net) | {"attribution": ["© OpenStreetMap contributors (ODbL)", net.meta.get("boundary_attribution", "")]}
             text = json.dumps(data, indent=1, default=str, allow_nan=False) + "\n"
@@ -797,3 +820,4 @@ def data_clear(**o: Any) -> None:
 from routeplan.cli_locate import locate as _locate_cmd
 
 cli.add_command(_locate_cmd)
+import routeplan.cli_reach  # noqa: F401 - registers the `reach` command on `cli` (see that module)
