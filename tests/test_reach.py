@@ -233,3 +233,24 @@ def test_reach_command(tmp_path: Path, newport2024: Any, capsys: pytest.CaptureF
         code, out, err = run_cli(bad, capsys)
         assert code == want, (bad, err)
         assert err.startswith("routeplan:") and "Traceback" not in err
+
+
+@pytest.mark.integration
+def test_reach_and_tour_maps_draw_the_layer(tmp_path, capsys, cache_root):
+    """`reach --map` writes an offline map with the band layer; tour maps carry a per-day £0-reach layer."""
+    from datapaths import NEWPORT, REPO
+    from routeplan.cli import main
+
+    m = tmp_path / "reach.html"
+    with pytest.raises(SystemExit) as exc:
+        main(["reach", "--osm", str(NEWPORT), "--from", "Duffryn", "--minutes", "30", "--map", str(m), "-q"])
+    assert exc.value.code == 0, capsys.readouterr().err
+    page = m.read_text()
+    assert "0 reach (drive-time bands)" in page and "within 15 min" in page and "OpenStreetMap" in page
+    assert "https://unpkg" not in page and "cdn.jsdelivr" not in page
+    t = tmp_path / "tour.html"
+    with pytest.raises(SystemExit) as exc:
+        main(["plan", str(REPO / "examples" / "newport-day.toml"), "--map", str(t), "-q"])
+    assert exc.value.code == 0, capsys.readouterr().err
+    tour = t.read_text()
+    assert "0 reach from Stow Park" in tour and "0 reach from Community centre" in tour

@@ -61,6 +61,7 @@ def bands_within(bands: tuple[float, ...], minutes: float | None) -> tuple[float
 @click.option("--minutes", type=FiniteFloat(0, 24 * 60, lo_open=True, unit=" min"), help="Search limit in minutes (default: the largest band).")
 @click.option("--bands", default="15,30,60", show_default=True, help="Comma-separated band limits, minutes.")
 @click.option("--geojson", "geojson_path", help="Write the reachable roads as GeoJSON here ('-' for standard output).")
+@click.option("--map", "map_path", help="Write an offline HTML map of the £0 reach (drive-time bands) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--policy", help="TOML file with a [policy] table.")
 @click.option("--exempt", help="Comma-separated exempt road classes (default motorway,motorway_link; 'none' for none).")
@@ -91,6 +92,7 @@ def reach(**o: Any) -> None:
     bnd_path = resolve_boundaries(o["boundaries"], o["data_dir"])[0]
     outs = OutputSet(inputs=[osm, bnd_path, o["policy"], o["vehicle"]])
     outs.add("--geojson", o["geojson_path"], stdout_ok=True)
+    outs.add("--map", o["map_path"])
     if o["as_json"] and outs.claims_stdout():
         msg = "--json and --geojson - both write to standard output"
         raise UsageError(msg)
@@ -112,6 +114,10 @@ def reach(**o: Any) -> None:
         summary = reach_summary(net, res)
         if o["geojson_path"]:
             outs.write_text("--geojson", json.dumps(reach_geojson(net, res), ensure_ascii=False, allow_nan=False) + "\n")
+        if o["map_path"]:
+            from routeplan.render import reach_map
+
+            reach_map(net, bnd, res).save(str(outs.path("--map")))
         names = dict(zip(net.cell_codes, net.cell_names, strict=True))
         if o["as_json"]:
             data = {

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import folium
+import numpy as np
 import shapely
 from shapely.geometry import mapping
 
@@ -33,6 +34,7 @@ from routeplan.network import Network
 from routeplan.routing import Leg, Route
 
 if TYPE_CHECKING:
+    from routeplan.reach import ReachResult
     from routeplan.tour import TourPlan
 
 log = logging.getLogger(__name__)
@@ -485,6 +487,12 @@ def tour_map(
             folium.CircleMarker([float(pts[-1][0]), float(pts[-1][1])], radius=6, color="#000",
                                 tooltip=folium.Tooltip(_esc(f"Break {format_clock(b.clock_s)} {format_duration(b.duration_s)}: {b.where}"))).add_to(layer)
         layer.add_to(m)
+        # Where the advance team could still add a stop today at no further charge (hidden at first).
+        from routeplan.reach import free_reach
+
+        paid = tuple(c.code for c in best.charges if c.pence > 0 or c.charged_by)
+        reach = free_reach(net, d.policy, d.stops[-1], already_charged=paid)
+        _reach_layer(net, reach, f"Day {d.number}: £0 reach from {_esc(d.stops[-1].label)}", show=False).add_to(m)
         rows.append(f"<div><span style=\"display:inline-block;width:22px;border-top:4px solid {colour};vertical-align:middle;margin-right:4px\"></span>"
                     f"Day {d.number}: <b>{_esc(format_money(best.cost_pence))}</b> · {_esc(format_duration(best.time_s))} driving"
                     f" (fastest legs {_esc(format_money(fast.cost_pence))}, leg by leg {_esc(format_money(d.plan.leg_by_leg.cost_pence))})</div>")
@@ -507,6 +515,67 @@ def tour_map(
     return m
 
 
+REACH_COLOURS = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fdae61")  # nearest band darkest green
+
+
+def _reach_layer(net: Network, result: ReachResult, name: str, *, show: bool) -> folium.FeatureGroup:
+    """The roads reachable at £0, one polyline per piece coloured by its drive-time band."""
+    layer = folium.FeatureGroup(name=name, show=show)
+    by_band: dict[int, list[list[tuple[float, float]]]] = {}
+    for p in np.flatnonzero(result.piece_band >= 0).tolist():
+        pts = net.piece_coords(int(p))
+        by_band.setdefault(int(result.piece_band[p]), []).append([(float(a), float(b)) for a, b in pts])
+    for band in sorted(by_band):
+        colour = REACH_COLOURS[min(band, len(REACH_COLOURS) - 1)]
+        minutes = result.bands_s[band] / 60
+        # One multi-polyline per band keeps the page small (thousands of pieces).
+        folium.PolyLine(by_band[band], color=colour, weight=4, opacity=0.85,  # type: ignore[no-untyped-call]
+                        tooltip=folium.Tooltip(f"£0 reach: within {minutes:.0f} min")).add_to(layer)
+    return layer
+
+
+def reach_map(net: Network, boundaries: Boundaries, result: ReachResult, *, title: str | None = None,
+              online_assets: bool = False) -> folium.Map:
+    """The £0-reach layer on its own map: where the coach can still go today at no further charge,
+    in drive-time bands from the start, with the seats already paid outlined."""
+    generated = bool(net.meta.get("generated"))
+    title = title or f"£0 reach from {result.start_label}"
+    if generated and GENERATED_NOTICE not in title:
+        title = f"{title} - {GENERATED_NOTICE}"
+    osm_attr, bnd_attr = _attributions(net, boundaries)
+    s = result.start
+    centre = [float(net.pieces.node_lat[s]), float(net.pieces.node_lon[s])]
+    m = _new_map(centre, 12, online_assets)
+    folium.TileLayer(tiles=OSM_TILES, attr=f"{osm_attr} | {html.escape(bnd_attr)}", name="OpenStreetMap", max_zoom=19).add_to(m)
+    _figure(m).header.add_child(RawHTML(f"<title>{_esc(title)}</title>"))
+    seats = folium.FeatureGroup(name="Seats already paid today", show=True)
+    for code in result.charged_codes:
+        geom = shapely.simplify(boundaries.geom[boundaries.index_of[code]], SIMPLIFY_DEG, preserve_topology=True)
+        folium.GeoJson({"type": "Feature", "properties": {}, "geometry": mapping(geom)},
+                       style_function=lambda _f: {"color": "#555", "weight": 1.5, "fillOpacity": 0.05},
+                       tooltip=folium.Tooltip(f"{_esc(net.cell_names[net.cell_codes.index(code)])} ({_esc(code)}): already paid today")).add_to(seats)
+    seats.add_to(m)
+    _reach_layer(net, result, "£0 reach (drive-time bands)", show=True).add_to(m)
+    folium.Marker(centre, tooltip=folium.Tooltip(f"Start: {_esc(result.start_label)}"),
+                  icon=folium.DivIcon(html=f'<div style="background:{ORIGIN_COLOUR};width:14px;height:14px;border-radius:50%;border:2px solid #fff"></div>')).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:22px;border-top:4px solid {REACH_COLOURS[min(i, len(REACH_COLOURS) - 1)]};'
+        f'vertical-align:middle;margin-right:4px"></span>within {b / 60:.0f} min</div>' for i, b in enumerate(result.bands_s))
+    warn = f'<div style="color:#b00020;font-weight:bold;margin:2px 0">⚠ {_esc(GENERATED_NOTICE)}</div>' if generated else ""
+    legend = f"""
+<div id="routeplan-legend" style="position:fixed;bottom:24px;left:10px;z-index:1000;background:rgba(255,255,255,.93);
+ padding:8px 10px;border:1px solid #777;border-radius:4px;font:12px/1.35 sans-serif;max-width:380px;box-shadow:0 1px 4px rgba(0,0,0,.3)">
+<details open><summary style="font-weight:bold;font-size:13px;margin-bottom:2px;cursor:pointer">{_esc(title)}</summary>{warn}
+<div>Roads the coach can still reach today at no further charge: exempt roads ({_esc(", ".join(sorted(result.exempt_classes)) or "none")})
+and seats already paid ({_esc(", ".join(result.charged_codes) or "none")}).</div>{rows}
+<div style="margin-top:4px;font-size:10.5px;color:#444">Map tiles and roads: {osm_attr}<br>Boundaries: {_esc(bnd_attr)}</div>
+</details></div>
+"""
+    _figure(m).html.add_child(RawHTML(legend))
+    return m
+
+
 def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     """Write the map's HTML atomically: a failed render never leaves a half-written page."""
     target = Path(path)
@@ -516,4 +585,4 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-__all__ = ["GENERATED_NOTICE", "OSM_ATTRIBUTION", "OSM_TEXT", "route_map", "save_map", "tour_map", "tradeoff_svg"]
+__all__ = ["GENERATED_NOTICE", "OSM_ATTRIBUTION", "OSM_TEXT", "reach_map", "route_map", "save_map", "tour_map", "tradeoff_svg"]
