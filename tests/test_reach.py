@@ -239,6 +239,7 @@ def test_reach_command(tmp_path: Path, newport2024: Any, capsys: pytest.CaptureF
 def test_reach_and_tour_maps_draw_the_layer(tmp_path, capsys, cache_root):
     """`reach --map` writes an offline map with the band layer; tour maps carry a per-day £0-reach layer."""
     from datapaths import NEWPORT, REPO
+
     from routeplan.cli import main
 
     m = tmp_path / "reach.html"
