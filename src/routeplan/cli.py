@@ -821,3 +821,6 @@ from routeplan.cli_locate import locate as _locate_cmd
 
 cli.add_command(_locate_cmd)
 import routeplan.cli_reach  # noqa: F401 - registers the `reach` command on `cli` (see that module)
+from routeplan.cli_matrix import matrix as _matrix_cmd
+
+cli.add_command(_matrix_cmd)
