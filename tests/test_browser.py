@@ -266,8 +266,13 @@ def _day_counts(net: Any, tour: TourPlan) -> list[Counts]:
     per charged constituency, a circle per driving break, a marker per stop."""
     out = []
     for d in tour.days:
-        lines = sum(len(leg.coords(net)) >= 2 for leg in (*d.plan.best.legs, *d.plan.fastest.legs))
+        from routeplan.render import _runs_by_exemption
+
+        mask = d.policy.exempt_mask()
+        best_lines = sum(bool(parts) for leg in d.plan.best.legs for parts in _runs_by_exemption(net, leg, mask).values())
+        lines = best_lines + sum(len(leg.coords(net)) >= 2 for leg in d.plan.fastest.legs)
         seats = sum(c.pence > 0 for c in d.plan.best.charges)
+        seats += sum(r.pence == 0 and r.road_km == 0 and r.exempt_km > 0 for r in d.plan.best.ledger.rows)
         breaks = sum(b.kind != "stop dwell" and bool(d.plan.best.legs[b.leg].pieces) for b in d.hours.breaks)
         out.append(Counts(lines, seats + breaks, len(d.stops)))
     return out

@@ -54,3 +54,24 @@ def test_motorway_saves_money_on_generated(generated):
         assert leg.cheapest.cost_pence <= leg.fastest.cost_pence
         savings += leg.saving_pence > 0
     assert savings > 0
+
+
+def test_tour_map_colours_exempt_road_on_generated(generated, b2024):
+    """A GENERATED day whose best legs use the motorway: those pieces are drawn in the exempt colour,
+    seats crossed only on exempt road are outlined, the map says GENERATED."""
+    from routeplan.itinerary import parse_itinerary
+    from routeplan.render import EXEMPT_COLOUR, GENERATED_NOTICE, tour_map
+    from routeplan.tour import plan_tour
+
+    net = generated
+    motorway = np.flatnonzero(np.asarray(net.piece_class) == 0)  # class code 0: motorway
+    assert motorway.size
+    ends = [int(net.pieces.a[motorway[0]]), int(net.pieces.b[motorway[-1]])]
+    pts = [f"{float(net.pieces.node_lat[n]):.6f},{float(net.pieces.node_lon[n]):.6f}" for n in ends]
+    itin = parse_itinerary(f'[[day]]\nstart = "{pts[0]}"\nstart_time = "08:00"\n[[day.stop]]\nplace = "{pts[1]}"\n')
+    plan = plan_tour(net, b2024, itin)
+    best = plan.days[0].plan.best
+    exempt_km = sum(r.exempt_km for r in best.ledger.rows)
+    assert exempt_km > 0, "the chosen route should use the exempt motorway"
+    page = tour_map(net, b2024, plan).get_root().render()
+    assert f"\"color\": \"{EXEMPT_COLOUR}\"" in page and GENERATED_NOTICE in page  # a drawn line, not just the legend

@@ -317,7 +317,8 @@ def _check_cache_dir(o: dict[str, Any]) -> None:
 @click.option("--name-field", default=None, help="Field with the constituency name (custom boundary files).")
 @click.option("--from", "origin", required=True, help="Start: 'lat,lon' or a name in the OSM data.")
 @click.option("--to", "destination", required=True, help="End: 'lat,lon' or a name in the OSM data.")
-@click.option("--map", "map_path", help="Write a Folium HTML map here.")
+@click.option("--map", "map_path", help="Write a Folium HTML map here (works offline).")
+@click.option("--online-assets", is_flag=True, help="Link the map's scripts from CDNs (smaller file, needs internet) instead of inlining them.")
 @click.option("--ledger", "ledger_path", help="Write the ledger CSV here ('-' for standard output).")
 @click.option("--chart", "chart_path", help="Write the trade-off chart (charge against time, exact Pareto set) as SVG here.")
 @click.option("--export", "export", multiple=True, metavar="FORMAT=PATH", help="Also write the chosen route as gpx, geojson, gpkg or driver-sheet (printable HTML). Repeatable.")
@@ -398,7 +399,7 @@ def route(**o: Any) -> None:
         if o["map_path"]:
             from routeplan import render
 
-            render.route_map(net, bnd, leg).save(str(outs.path("--map")))
+            render.route_map(net, bnd, leg, online_assets=o["online_assets"]).save(str(outs.path("--map")))
         if o["ledger_path"]:
             outs.write_text("--ledger", _ledger_csv(leg))
         if o["chart_path"]:
@@ -512,6 +513,7 @@ def _route_text(net: Any, policy: Any, leg: Any, origin: Any, dest: Any) -> str:
 @click.option("--optimise-order", "optimise", is_flag=True, help="Reorder the stops not marked fixed (exact up to 8 free stops a day).")
 @click.option("--order-budget", type=FiniteFloat(1, 3600, unit=" s"), default=60.0, show_default=True, help="Time budget per day for --optimise-order.")
 @click.option("--map", "map_path", help="Write a Folium HTML map (one layer per day) here.")
+@click.option("--online-assets", is_flag=True, help="Link the map's scripts from CDNs (smaller file, needs internet) instead of inlining them.")
 @click.option("--ledger", "ledger_path", help="Write the tour ledger CSV here ('-' for standard output).")
 @click.option("--export", "export", multiple=True, metavar="FORMAT=PATH", help="Also write the tour as gpx, geojson, gpkg or driver-sheet (printable HTML). Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -574,7 +576,7 @@ def plan(**o: Any) -> None:
         if o["map_path"]:
             from routeplan import render
 
-            render.tour_map(net, bnd, tour).save(str(outs.path("--map")))
+            render.tour_map(net, bnd, tour, online_assets=o["online_assets"]).save(str(outs.path("--map")))
         if o["ledger_path"]:
             from routeplan.tour import ledger_rows
 

@@ -62,6 +62,7 @@ def bands_within(bands: tuple[float, ...], minutes: float | None) -> tuple[float
 @click.option("--bands", default="15,30,60", show_default=True, help="Comma-separated band limits, minutes.")
 @click.option("--geojson", "geojson_path", help="Write the reachable roads as GeoJSON here ('-' for standard output).")
 @click.option("--map", "map_path", help="Write an offline HTML map of the £0 reach (drive-time bands) here.")
+@click.option("--online-assets", is_flag=True, help="Link the map's scripts from CDNs (smaller file, needs internet) instead of inlining them.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--policy", help="TOML file with a [policy] table.")
 @click.option("--exempt", help="Comma-separated exempt road classes (default motorway,motorway_link; 'none' for none).")
@@ -117,7 +118,7 @@ def reach(**o: Any) -> None:
         if o["map_path"]:
             from routeplan.render import reach_map
 
-            reach_map(net, bnd, res).save(str(outs.path("--map")))
+            reach_map(net, bnd, res, online_assets=o["online_assets"]).save(str(outs.path("--map")))
         names = dict(zip(net.cell_codes, net.cell_names, strict=True))
         if o["as_json"]:
             data = {

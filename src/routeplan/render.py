@@ -421,6 +421,30 @@ def route_map(
 DAY_COLOURS = ("#0b3d91", "#2a9d8f", "#e76f51", "#6a4c93", "#8a5a00", "#1d7874", "#c1121f")
 
 
+EXEMPT_COLOUR = "#2b9348"  # green: exempt road (motorway) on a tour map
+
+
+def _runs_by_exemption(net: Network, route: Route, exempt_mask: Sequence[bool] | object) -> dict[bool, list[list[tuple[float, float]]]]:
+    """A route's geometry split into runs of charged and of exempt road (by the pieces' classes)."""
+    runs: dict[bool, list[list[tuple[float, float]]]] = {False: [], True: []}
+    mask = cast("Sequence[bool]", exempt_mask)
+    current: list[tuple[float, float]] = []
+    state: bool | None = None
+    for p, fw in zip(route.pieces, route.forward, strict=True):
+        ex = bool(mask[int(net.piece_class[p])])
+        pts = [(float(a), float(b)) for a, b in net.piece_coords(p, fw)]
+        if state is None or ex != state:
+            if state is not None and len(current) >= 2:
+                runs[state].append(current)
+            current = list(pts)
+            state = ex
+        else:
+            current.extend(pts[1:])
+    if state is not None and len(current) >= 2:
+        runs[state].append(current)
+    return runs
+
+
 def tour_map(
     net: Network, boundaries: Boundaries, tour: TourPlan, *, title: str | None = None, online_assets: bool = False,
 ) -> folium.Map:
@@ -463,9 +487,26 @@ def tour_map(
         for i, leg in enumerate(fast.legs, start=1):
             _polyline(leg.coords(net), layer, f"<b>Day {d.number} leg {i}, fastest</b>: {_esc(_route_summary(leg))}",
                       color=FASTEST_COLOUR, weight=2.5, opacity=0.8, dash_array="8 8")
+        exempt_mask = d.policy.exempt_mask()
         for i, leg in enumerate(best.legs, start=1):
-            _polyline(leg.coords(net), layer, f"<b>Day {d.number} leg {i}</b> (planned whole): {_esc(_route_summary(leg))}",
-                      color=colour, weight=6, opacity=0.85)
+            # Charged road in the day's colour, exempt road (motorway) in its own: one line each.
+            runs = _runs_by_exemption(net, leg, exempt_mask)
+            for is_exempt, parts in runs.items():
+                if not parts:
+                    continue
+                what = "exempt road, not charged" if is_exempt else "charged road"
+                # A list of parts draws as one Leaflet multi-polyline.
+                folium.PolyLine(parts, color=EXEMPT_COLOUR if is_exempt else colour, weight=6, opacity=0.85,  # type: ignore[no-untyped-call]
+                                tooltip=folium.Tooltip(f"<b>Day {d.number} leg {i}</b> (planned whole, {what}): {_esc(_route_summary(leg))}")).add_to(layer)
+        exempt_only = [r for r in best.ledger.rows if r.pence == 0 and r.road_km == 0 and r.exempt_km > 0]
+        for r in exempt_only:
+            geom = shapely.simplify(boundaries.geom[boundaries.index_of[r.code]], SIMPLIFY_DEG, preserve_topology=True)
+            folium.GeoJson(
+                {"type": "Feature", "properties": {"code": r.code}, "geometry": mapping(geom)},
+                style_function=lambda _f, col=colour: {"color": col, "weight": 2, "dashArray": "4 4", "fillOpacity": 0.0},
+                tooltip=folium.Tooltip(f"<b>{_esc(r.name)}</b> ({_esc(r.code)})<br>Day {d.number}: crossed only on exempt road "
+                                       f"({r.exempt_km:.2f} km), not charged", sticky=True),
+            ).add_to(layer)
         for j, (stop, visit) in enumerate(zip(d.stops, d.schedule, strict=True)):
             when = f"depart {format_clock(visit.depart_s)}" if j == 0 else f"arrive {format_clock(visit.arrive_s)}"
             extra = f", dwell {format_duration(visit.dwell_s)}" if visit.dwell_s > 0 else ""
@@ -506,6 +547,7 @@ def tour_map(
 {warn}{"".join(rows)}
 <div style="margin-top:4px"><b>Tour {_esc(format_money(tb))}</b> planned whole; fastest legs {_esc(format_money(tf))}; leg by leg {_esc(format_money(tl))}</div>
 <div><span style="display:inline-block;width:22px;border-top:3px dashed {FASTEST_COLOUR};vertical-align:middle;margin-right:4px"></span>fastest legs (baseline)</div>
+<div><span style="display:inline-block;width:22px;border-top:4px solid {EXEMPT_COLOUR};vertical-align:middle;margin-right:4px"></span>exempt road (not charged); dashed outline: a seat crossed only on exempt road</div>
 <div style="margin-top:4px;font-size:10.5px;color:#444">Map tiles and roads: {osm_attr}<br>Boundaries: {_esc(bnd_attr)}</div>
 </details></div>
 """
