@@ -162,3 +162,77 @@ def test_directory_or_unreadable_file_is_a_data_error(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="cannot read boundary file .*Permission denied") as exc:
         load_boundaries(locked)
     assert "\n" not in str(exc.value)
+
+
+def _eager(b):
+    """The repaired polygons of every cell, as an eager load made them (a fresh, lazy copy)."""
+    from routeplan.boundaries import _Geoms
+
+    return _Geoms(b.polygons.raw, b.polygons.dropped_invalid)
+
+
+def test_polygons_are_repaired_lazily_and_exactly(tmp_path, monkeypatch):
+    """A cold load repairs and reprojects nothing; asking for a few cells repairs those only, and
+    each cell's polygons are exactly what repairing the whole set gives."""
+    import numpy as np
+
+    monkeypatch.setenv("ROUTEPLAN_CACHE", str(tmp_path))
+    b = load_boundaries("wpc-2024", data_dir=DATA)
+    assert not b.polygons._done.any()
+    some = np.array([3, 100, 641])
+    part = b.geom_bng_of(some)
+    assert b.polygons._done.sum() == 3
+    full = _eager(b)
+    assert all(shapely.equals_exact(part, full.bng()[some], tolerance=0))
+    assert all(shapely.equals_exact(b.geom, full.wgs84(), tolerance=0))
+    assert all(shapely.equals_exact(b.geom_bng, full.bng(), tolerance=0))
+    assert b.fixed_invalid == full.n_invalid()
+
+
+def test_geopackage_read_without_gdal_matches_gdal():
+    from routeplan.boundaries import _read_file, _read_gpkg, resolve
+
+    path, entry = resolve("wpc-2024", DATA)
+    fast = _read_gpkg(path, entry, "x", None, None)
+    assert fast is not None and fast.polygons.wkb is not None
+    slow = _read_file(path, entry, "x", None, None)
+    assert fast.codes == slow.codes and fast.names == slow.names
+    assert all(shapely.equals_exact(fast.polygons.raw, slow.polygons.raw, tolerance=0))
+
+
+def test_geopackage_in_another_crs_goes_through_gdal(tmp_path):
+    from routeplan.boundaries import _read_gpkg, resolve
+
+    gdf = gpd.read_file(DATA / "boundaries" / "wpc-2024.gpkg").iloc[:3].to_crs("EPSG:27700")
+    path = tmp_path / "bng.gpkg"
+    gdf.to_file(path)
+    assert _read_gpkg(path, resolve(path)[1], "x", None, None) is None
+
+
+def test_prefilters_only_skip_cells_that_cannot_match(b2024):
+    """cells_meeting_bng and cell_at look at the cells whose boxes come near; the answers are
+    those of a search over every cell."""
+    import numpy as np
+
+    from routeplan.boundaries import to_bng
+
+    full = _eager(b2024)
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        x0, y0 = rng.uniform(150_000, 600_000), rng.uniform(50_000, 900_000)
+        box = shapely.box(x0, y0, x0 + rng.uniform(100, 40_000), y0 + rng.uniform(100, 40_000))
+        assert b2024.cells_meeting_bng(box).tolist() == np.flatnonzero(shapely.intersects(full.bng(), box)).tolist()
+    # Points inside, on the coast, at sea; some snap, some do not.
+    pts = [(52.6083, 1.7420), (52.6, 2.5), (51.55, -3.0), (51.52, -2.95), (50.05, -5.7), (58.6, -3.5), *zip(rng.uniform(50, 58, 25), rng.uniform(-6, 1.8, 25))]
+    for lat, lon in pts:
+        for snap in (0.0, 500.0, 2000.0, 20_000.0):
+            x, y = to_bng([lon], [lat])
+            pt = shapely.points(x, y)[0]
+            hits = np.flatnonzero(shapely.intersects(full.bng(), pt))
+            if hits.size:
+                want = (int(hits[0]), "inside")
+            else:
+                dist = shapely.distance(full.bng(), pt)
+                i = int(np.argmin(dist))
+                want = (i, "nearest") if dist[i] <= snap else (-1, "outside")
+            assert b2024.cell_at(lat, lon, snap_m=snap) == want, (lat, lon, snap)

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from routeplan.errors import DataError
 from routeplan.osm import OsmRoads
@@ -107,6 +105,9 @@ def largest_scc(seg: Segments) -> Segments:
     A coach must be able to get back out of anywhere it can drive into; islands of one-way
     streets and roads cut off by the extract's edge would make routes fail mysteriously.
     """
+    from scipy.sparse import coo_matrix  # lazy: scipy is a quarter second to import
+    from scipy.sparse.csgraph import connected_components
+
     n = seg.node_id.shape[0]
     tails = np.concatenate([seg.a[seg.fwd], seg.b[seg.bwd]])
     heads = np.concatenate([seg.b[seg.fwd], seg.a[seg.bwd]])

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from routeplan import __version__
 from routeplan import cache as rcache
-from routeplan.boundaries import Boundaries, sha256_file, to_bng
+from routeplan.boundaries import Boundaries, release_freed_memory, sha256_file, to_bng
 from routeplan.errors import ConfigError, DataError
 from routeplan.graph import largest_scc, split_ways
 from routeplan.kernels import csr_from_edges
@@ -197,7 +197,8 @@ class Network:
         lm = select_landmarks(self.node_xy, N_LANDMARKS)
         lf, lt = compute_landmarks(c["indptr"], c["heads"], c["time_s"], lm)
         if net_key and root:
-            rcache.save("landmarks", key, {"from_l": lf, "to_l": lt, "landmarks": lm}, root)
+            # Uncompressed: float times barely compress, and zlib cost more than the search.
+            rcache.write_npz(rcache.path_for("landmarks", key, root), {"from_l": lf, "to_l": lt, "landmarks": lm}, compress=False)
         return lf, lt
 
     @property
@@ -270,7 +271,7 @@ class Network:
             "meta": self.meta,
         }
         arrays["json"] = np.frombuffer(json.dumps(side).encode(), dtype=np.uint8)
-        rcache.write_npz(path, arrays)
+        rcache.write_npz(path, arrays, compress=False)  # zlib cost more than the overlay; the file is a few MB
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Network:
@@ -369,9 +370,12 @@ def build_network(
         check_coverage(hit, limit)
         return hit
     roads = read_osm(osm_path, profile, progress=stage(f"reading {osm_path.name} (ways)"))
+    release_freed_memory()  # libosmium's buffers and location index
     meta = {"cache_key": key, "osm_file": osm_path.name, "osm_sha256": osm_sha, "generated": roads.generated}
     net = assemble(roads, boundaries, profile=profile, params=params, meta=meta, progress=progress)
+    del roads  # every node of the extract's roads (the network keeps its own): not needed for landmarks
     check_coverage(net, limit)
+    release_freed_memory()  # the overlay's geometry objects
     if cache:
         net.save(entry)
         net.meta["cache_dir"] = str(entry.parent)

@@ -36,8 +36,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from routeplan.boundaries import Boundaries, from_bng, to_bng
 from routeplan.errors import ConfigError
@@ -176,6 +174,9 @@ def _cut_coords(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], cum: npt
 
 def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParams(), *, progress: Callable[[int, int | None], None] | None = None) -> Pieces:
     """Cut segments at constituency boundaries and give each piece a cell (see module rules)."""
+    from scipy.sparse import coo_matrix  # lazy: scipy is a quarter second to import
+    from scipy.sparse.csgraph import connected_components
+
     gx, gy = to_bng(seg.geom_lon, seg.geom_lat)
     n_seg = seg.a.shape[0]
     ptr = seg.geom_ptr
@@ -185,10 +186,10 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     # 650): indexes below are local to this subset and mapped back at the end.
     pad = params.outside_snap_m
     near = shapely.box(gx.min() - pad, gy.min() - pad, gx.max() + pad, gy.max() + pad)
-    keep_idx = np.flatnonzero(shapely.intersects(bnd.geom_bng, near))
+    keep_idx = bnd.cells_meeting_bng(near)  # repairs and reprojects only these polygons
     if keep_idx.size == 0:
         keep_idx = np.arange(len(bnd))
-    polys = bnd.geom_bng[keep_idx]
+    polys = bnd.geom_bng_of(keep_idx)
     tree = shapely.STRtree(polys)
     # Boundaries cut into short chunks: a road is tested against the few chunks near it, never
     # against a whole constituency outline of thousands of vertices.
