@@ -94,7 +94,7 @@ from routeplan.ledger import Ledger, build_ledger
 from routeplan.locate import Stop
 from routeplan.network import Compiled, Network
 from routeplan.policy import AVOID, ExpensePolicy
-from routeplan.routing import Route
+from routeplan.routing import Route, day_charges
 from routeplan.schedule import (
     Visit,
     Window,
@@ -743,17 +743,10 @@ def plan_day(
         raise UsageError(msg)
     schedule = (start, wins, dwell)
     already = tuple(already_charged)
-    charges = policy.label_charges(net.cell_codes, net.cell_names, already)
-    for st in stops:
-        if st.cell >= 0 and charges[st.cell] == AVOID:
-            msg = f"stop {st.label} lies in hard-avoid constituency {net.cell_names[st.cell]}"
-            raise InfeasibleError(msg)
-    free = list(already)
-    if policy.charge_stops:
-        free += [net.cell_codes[s.cell] for s in stops if s.cell >= 0 and net.cell_codes[s.cell] not in free]
+    charges, free = day_charges(net, policy, stops, already)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    comp = net.compile(policy, tuple(free))
+    comp = net.compile(policy, free)
     exempt = frozenset(policy.exempt_classes)
     allowed = net.allowed_mask(exempt, comp.label_charge)
     nodes = [s.node for s in stops]

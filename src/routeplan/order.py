@@ -117,6 +117,7 @@ from routeplan.kernels.labels import LabelLimitError
 from routeplan.locate import Stop
 from routeplan.network import Network
 from routeplan.policy import AVOID, ExpensePolicy
+from routeplan.routing import day_charges
 from routeplan.schedule import ON_TIME_SLACK_S
 from routeplan.schedule import Window as ScheduleWindow
 
@@ -676,17 +677,10 @@ def prepare_order(
     earliest, latest, dwell = _check_windows(n, windows, dwell_s, start_s)
     t0 = time.perf_counter()
     already = tuple(already_charged)
-    charges = policy.label_charges(net.cell_codes, net.cell_names, already)
-    for st in stops:
-        if st.cell >= 0 and charges[st.cell] == AVOID:
-            msg = f"stop {st.label} lies in hard-avoid constituency {net.cell_names[st.cell]}"
-            raise InfeasibleError(msg)
-    free = list(already)
-    if policy.charge_stops:
-        free += [net.cell_codes[s.cell] for s in stops if s.cell >= 0 and net.cell_codes[s.cell] not in free]
+    charges, free = day_charges(net, policy, stops, already)
     stop_cells = {s.cell for s in stops if s.cell >= 0} if policy.charge_stops else set()
     stop_pence = sum(int(charges[c]) for c in stop_cells if charges[c] > 0)
-    comp = net.compile(policy, tuple(free))
+    comp = net.compile(policy, free)
     exempt = frozenset(policy.exempt_classes)
     allowed = net.allowed_mask(exempt, comp.label_charge)
     ch = comp.label_charge

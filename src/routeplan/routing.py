@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from routeplan.errors import InfeasibleError, NoRouteError, UsageError
 from routeplan.kernels.dijkstra import shortest_path
@@ -108,6 +109,26 @@ def _route_from_positions(kind: str, net: Network, comp: Compiled, positions: Se
     )
 
 
+def day_charges(net: Network, policy: ExpensePolicy, stops: Sequence[Stop], already_charged: Sequence[str]) -> tuple[
+    npt.NDArray[np.int64], tuple[str, ...]
+]:
+    """The day's charge per cell, and the seats free for the routes: those already charged plus,
+    when the policy charges stops, the stops' own seats (paid for the stop whatever the route).
+
+    Raises :class:`InfeasibleError` for a stop standing in a hard-avoid seat.  One rule for a leg,
+    a day and a stop order alike.
+    """
+    charges = policy.label_charges(net.cell_codes, net.cell_names, already_charged)
+    for st in stops:
+        if st.cell >= 0 and charges[st.cell] == AVOID:
+            msg = f"stop {st.label} lies in hard-avoid constituency {net.cell_names[st.cell]}"
+            raise InfeasibleError(msg)
+    free = list(already_charged)
+    if policy.charge_stops:
+        free += [net.cell_codes[s.cell] for s in stops if s.cell >= 0 and net.cell_codes[s.cell] not in free]
+    return charges, tuple(free)
+
+
 def plan_leg(
     net: Network,
     origin: Stop,
@@ -150,16 +171,9 @@ def plan_leg(
     """
     policy = policy or ExpensePolicy()
     stops = (origin, destination)
-    charges = policy.label_charges(net.cell_codes, net.cell_names, already_charged)
-    for st in stops:
-        if st.cell >= 0 and charges[st.cell] == AVOID:
-            msg = f"stop {st.label} lies in hard-avoid constituency {net.cell_names[st.cell]}"
-            raise InfeasibleError(msg)
-    free = list(already_charged)
-    if policy.charge_stops:
-        free += [net.cell_codes[s.cell] for s in stops if s.cell >= 0 and net.cell_codes[s.cell] not in free]
+    charges, free = day_charges(net, policy, stops, already_charged)
     t0 = time.perf_counter()
-    comp = net.compile(policy, tuple(free))
+    comp = net.compile(policy, free)
     timings = {"compile_s": time.perf_counter() - t0}
     allowed = net.allowed_mask(frozenset(policy.exempt_classes), comp.label_charge)
 
