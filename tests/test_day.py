@@ -35,16 +35,21 @@ from randgraphs import Case, big_grid_case
 from routeplan.day import (
     DayPlan,
     DayRoute,
+    _allowed,
     cheapest_day,
+    derive_layered_cell_graph,
     fastest_day,
     layered_cell_graph,
     layered_graph,
+    layered_time_to_target,
     leg_by_leg_day,
     plan_day,
 )
 from routeplan.errors import InfeasibleError, NoRouteError, UsageError
 from routeplan.kernels import csr_from_edges
-from routeplan.kernels.cells import cost_to_go, vertex_weights
+from routeplan.kernels.cellcost import cost_to_go
+from routeplan.kernels.cells import build_cell_graph, vertex_weights
+from routeplan.kernels.dijkstra import distances_to
 from routeplan.kernels.labels import route_cost
 from routeplan.ledger import build_ledger
 from routeplan.locate import Stop, resolve
@@ -261,6 +266,71 @@ def test_fast_bounds_admissible_on_layered_graph(seed):
         assert route_cost(flat, lab, charge)[0] == got.cost
 
 
+def _canonical(cg):
+    """A cell graph up to the numbering of its free components: labels as they are, each free
+    vertex named by the smallest edge position it covers (every free vertex covers an edge)."""
+    name = {}
+    for e, x in enumerate(cg.edge_vertex.tolist()):
+        if x >= cg.n_labels:
+            name.setdefault(x, ("free", e))
+    assert len(name) == cg.n_vertices - cg.n_labels  # no free vertex without an edge
+    nm = lambda x: x if x < cg.n_labels else name[x]
+    edges = [nm(x) for x in cg.edge_vertex.tolist()]
+    nodes = [frozenset(nm(int(x)) for x in cg.node_verts[cg.node_vptr[v]:cg.node_vptr[v + 1]])
+             for v in range(cg.node_vptr.shape[0] - 1)]
+    adj = {(nm(a), nm(int(b))) for a in range(cg.n_vertices) for b in cg.adj[cg.adj_ptr[a]:cg.adj_ptr[a + 1]]}
+    return edges, nodes, adj
+
+
+@pytest.mark.parametrize("seed", range(1, N_BRUTE, 3))
+def test_derived_layered_cell_graph_and_time_bound_equal_the_rebuilt_ones(seed):
+    """The fast engine's two shortcuts are the same objects as the layered-graph originals: the
+    cell graph derived from the network's equals ``build_cell_graph`` on the layered arrays (up
+    to free-component numbering), and the time bound from per-stop reverse Dijkstras equals the
+    reverse Dijkstra on the layered graph; the day found with them is the same."""
+    day, charge, want = brute(seed)
+    c = day.case
+    indptr, heads, t, lab, _ = csr(c)
+    lg = layered_graph(indptr, heads, t, lab, day.nodes)
+    base = build_cell_graph(indptr, heads, lab, charge.shape[0])
+    assert _canonical(derive_layered_cell_graph(lg, base)) == _canonical(layered_cell_graph(lg, charge.shape[0]))
+    h = layered_time_to_target(indptr, heads, t, _allowed(lab, charge), day.nodes)
+    ref = distances_to(lg.indptr, lg.heads, lg.time_s, lg.target, _allowed(lg.label, charge))
+    fin = np.isfinite(ref)
+    assert np.array_equal(fin, h < 1e29)
+    assert np.allclose(h[fin], ref[fin], rtol=1e-9, atol=1e-9)
+    got = cheapest_day(indptr, heads, t, lab, charge, day.nodes, engine="fast", base_cell_graph=base)
+    if want is None:
+        assert got is None
+        return
+    assert got is not None and got.cost == want.cost
+    assert times_close(got.time_s, want.time_s, TIME_RTOL)
+
+
+def test_lower_bound_shortcut_is_exact_and_both_paths_run():
+    """When the all-fastest day already pays the day's charge lower bound, the fast engine
+    returns it without building the layered graph; on generated days both paths are taken and
+    both give the brute-force optimum."""
+    from routeplan.day import day_charge_lower_bound
+
+    hit = searched = 0
+    for seed in range(0, N_BRUTE, 2):
+        day, charge, want = brute(seed)
+        if want is None:
+            continue
+        indptr, heads, t, lab, _ = csr(day.case)
+        lb = day_charge_lower_bound(build_cell_graph(indptr, heads, lab, charge.shape[0]), charge, day.nodes)
+        assert lb <= want.cost  # a lower bound
+        got = cheapest_day(indptr, heads, t, lab, charge, day.nodes, engine="fast")
+        assert got is not None and got.cost == want.cost and times_close(got.time_s, want.time_s, TIME_RTOL)
+        if got.stats.get("fastest_proven_cheapest"):
+            hit += 1
+            assert got.stats["layered_nodes"] == 0
+        else:
+            searched += 1
+    assert hit >= 10 and searched >= 10, (hit, searched)
+
+
 # ----------------------------------------------------------------------- (b) independent MILP
 
 
@@ -425,7 +495,9 @@ def test_newport_days(newport2024, b2024, names):
         for dr in (plan.best, plan.fastest, plan.leg_by_leg):
             check_route(newport2024, dr, plan)
         check_baselines(plan)
-        assert plan.sizes["layered_nodes"] == (len(names) - 1) * newport2024.n_nodes
+        shortcut = plan.sizes["fastest_proven_cheapest"]  # fast engine: no layered search needed
+        assert shortcut in (0, 1) and (shortcut == 0 or plan.engine == "fast")
+        assert plan.sizes["layered_nodes"] == (0 if shortcut else (len(names) - 1) * newport2024.n_nodes)
     doc = json.loads(json.dumps(f.as_dict(newport2024)))
     assert doc["best"]["cost_pence"] == f.cost_pence and len(doc["best"]["legs"]) == len(names) - 1
     # Every stop's own seat is charged, by a stop.

@@ -85,8 +85,8 @@ import numpy as np
 import numpy.typing as npt
 
 from routeplan.errors import InfeasibleError, NoRouteError, UsageError
-from routeplan.kernels.cells import CellGraph, build_cell_graph
-from routeplan.kernels.dijkstra import Workspace, distances_to, edge_tails, shortest_path
+from routeplan.kernels.cells import CellGraph, build_cell_graph, vertex_adjacency
+from routeplan.kernels.dijkstra import Workspace, dijkstra_all, edge_tails, shortest_path
 from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import LabelRoute, pareto_front, route_cost
 from routeplan.kernels.windowlabels import windowed_cheapest
@@ -364,16 +364,31 @@ def cheapest_day(
     fastest: DaySolution | None = None,
     label_limit: int = 20_000_000,
     milp_time_limit: float = 600.0,
+    base_cell_graph: CellGraph | None = None,
 ) -> DaySolution | None:
     """The cheapest day through ``nodes`` in order, fastest among the cheapest; ``None`` if a leg
     cannot be driven without hard-avoid edges.
 
     Exact for every engine (see the module docstring).  ``fastest`` (the per-leg fastest day)
     gives the fast engine an upper bound on the charge; it is computed when omitted.
+    ``base_cell_graph`` (``build_cell_graph`` of the same arrays, e.g. ``Network.cell_graph``)
+    lets the fast engine derive the layered cell graph instead of rebuilding it (same graph).
     """
     _check_engine(engine)
-    lg = layered_graph(indptr, heads, time_s, label, nodes)
     charge = np.asarray(label_charge, dtype=np.int64)
+    if engine == "fast":
+        if fastest is None:
+            fastest = fastest_day(indptr, heads, time_s, label, charge, nodes)
+            if fastest is None:
+                return None
+        base = base_cell_graph if base_cell_graph is not None else build_cell_graph(indptr, heads, label, int(charge.shape[0]))
+        lb = day_charge_lower_bound(base, charge, nodes)
+        if fastest.cost <= lb:
+            # Nothing is cheaper than the all-fastest day and nothing is faster: it is the optimum,
+            # and the k-fold layered graph is never built.
+            return DaySolution(fastest.cost, fastest.time_s, fastest.legs, fastest.labels, True,
+                               {"layered_nodes": 0.0, "layered_edges": 0.0, "labels": 0.0, "fastest_proven_cheapest": 1.0})
+    lg = layered_graph(indptr, heads, time_s, label, nodes)
     stats: dict[str, float] = {"layered_nodes": float(lg.n_nodes), "layered_edges": float(lg.n_edges)}
     if engine == "reference":
         front = pareto_front(lg.indptr, lg.heads, lg.time_s, lg.label, charge, lg.source, lg.target,
@@ -392,16 +407,11 @@ def cheapest_day(
         lr = LabelRoute(0, res.time_s, tuple(res.edges), frozenset())
         optimal = res.optimal
     else:
-        if fastest is None:
-            fastest = fastest_day(indptr, heads, time_s, label, charge, nodes)
-            if fastest is None:
-                return None
-        allowed = _allowed(lg.label, charge)
-        h = distances_to(lg.indptr, lg.heads, lg.time_s, lg.target, allowed)
-        h = np.where(np.isfinite(h), h, _UNREACHABLE_S)
+        assert fastest is not None  # computed above
+        h = layered_time_to_target(indptr, heads, time_s, _allowed(label, charge), nodes)
         lm_to = np.ascontiguousarray(h[:, None])
         lm_from = np.zeros_like(lm_to)
-        cg = layered_cell_graph(lg, int(charge.shape[0]))
+        cg = derive_layered_cell_graph(lg, base)
         kstats: dict[str, float] = {}
         front = pareto_front_fast(
             lg.indptr, lg.heads, lg.time_s, lg.label, charge, lg.source, lg.target,
@@ -465,6 +475,146 @@ def windowed_day(
 def layered_cell_graph(lg: LayeredGraph, n_labels: int) -> CellGraph:
     """The cell graph of a layered graph (what the fast engine bounds the charge with)."""
     return build_cell_graph(lg.indptr, lg.heads, lg.label, n_labels)
+
+
+def day_charge_lower_bound(cg: CellGraph, label_charge: npt.NDArray[np.int64], nodes: Sequence[int]) -> int:
+    """A lower bound on the charge of any day through ``nodes`` in order: the largest over the
+    legs of the cell-graph bound at the leg's start (:mod:`routeplan.kernels.fastlabels`), since
+    the day pays at least what any one of its legs must pay.  When the all-fastest day pays no
+    more, it is the exact optimum (cheapest, and fastest of all)."""
+    from routeplan.kernels.cellcost import cost_to_go
+    from routeplan.kernels.cells import vertex_weights
+
+    w = vertex_weights(cg, np.asarray(label_charge, dtype=np.int64))
+    best = 0
+    for a, z in itertools.pairwise(nodes):
+        if int(a) == int(z):
+            continue
+        D = cost_to_go(cg.adj_ptr, cg.adj, cg.node_vptr, cg.node_verts, w, int(z))
+        inc = cg.node_verts[cg.node_vptr[int(a)]:cg.node_vptr[int(a) + 1]]
+        ok = inc[w[inc] >= 0]
+        if ok.size:
+            best = max(best, int((w[ok] + D[ok]).min()))
+    return best
+
+
+def layered_time_to_target(indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32], time_s: npt.NDArray[np.float64],
+                           allowed: npt.NDArray[np.bool_], nodes: Sequence[int]) -> npt.NDArray[np.float64]:
+    """Exact time from every layered node to the day's target, from one reverse Dijkstra per stop
+    on the NETWORK (not the k-times larger layered graph).
+
+    A walk from ``(i, v)`` to ``(k - 1, s_k)`` climbs the layers only through the transfers at
+    ``s_{i+1}, ..., s_{k-1}`` (module docstring, point 1), every layer has the network's allowed
+    edges, so its least time is ``d(v, s_{i+1}) + sum_{l > i} d(s_l, s_{l+1})``: the value
+    :func:`distances_to` computes on the layered graph, up to float rounding.  Unreachable:
+    ``_UNREACHABLE_S``.
+    """
+    n, k = int(indptr.shape[0] - 1), len(nodes) - 1
+    order = np.argsort(heads, kind="stable")  # the reversed network, built once for all stops
+    rindptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(heads, minlength=n), out=rindptr[1:])
+    rheads = edge_tails(indptr)[order].astype(np.int32)
+    rw, ra = np.ascontiguousarray(time_s[order]), np.ascontiguousarray(allowed[order])
+    h = np.empty(n * k, dtype=np.float64)
+    after = 0.0  # sum over later legs of d(s_l, s_{l+1})
+    for i in range(k - 1, -1, -1):
+        d = dijkstra_all(rindptr, rheads, rw, ra, int(nodes[i + 1]))
+        h[i * n:(i + 1) * n] = d + after
+        after += float(d[int(nodes[i])])
+    return np.where(np.isfinite(h), h, _UNREACHABLE_S)
+
+
+def derive_layered_cell_graph(lg: LayeredGraph, base: CellGraph) -> CellGraph:
+    """``build_cell_graph`` of the layered arrays, derived from the network's cell graph in
+    O(k * n) array copies instead of a sort over 2 * k * m edge keys.
+
+    Same graph up to the numbering of free components: label vertices are shared by all layers;
+    a free component of the layered graph is a union of layer copies of the network's free
+    components and transfer edges (the only edges between layers, both free), merged here by
+    union-find where a transfer touches a component; a layered node is incident to its network
+    node's vertices (mapped to its layer) plus the vertex of a transfer it ends; adjacency is
+    co-incidence, computed by the same ``vertex_adjacency``.  So the charge bound is the same at every
+    layered node and the search settles the same labels.
+    """
+    n_lab, k, n = base.n_labels, lg.legs, lg.n
+    n_comp = base.n_vertices - n_lab
+    parent = list(range(k * n_comp + k - 1))  # layer copies of the free components, then transfers
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def free_comp(v: int) -> int:
+        vs = base.node_verts[base.node_vptr[v]:base.node_vptr[v + 1]]
+        f = vs[vs >= n_lab]
+        return int(f[0]) - n_lab if f.size else -1
+
+    def union(x: int, y: int) -> None:
+        a, b = find(x), find(y)
+        if a != b:
+            parent[a] = b
+
+    stops = [int(lg.heads[p]) - (i + 1) * n for i, p in enumerate(lg.transfer)]
+    at_node: dict[int, int] = {}  # layered node -> a transfer touching it
+    for i, s in enumerate(stops):
+        c = free_comp(s)
+        for layer in (i, i + 1):
+            if c >= 0:
+                union(k * n_comp + i, layer * n_comp + c)
+            # Transfers meeting at one layered node (a stop repeated: a zero-length leg) are one
+            # free component even where the stop touches no free road.
+            prev = at_node.setdefault(layer * n + s, i)
+            if prev != i:
+                union(k * n_comp + i, k * n_comp + prev)
+    roots = np.array([find(x) for x in range(len(parent))], dtype=np.int64)
+    uniq, inverse = np.unique(roots, return_inverse=True)
+    vid = n_lab + inverse.astype(np.int64)
+    n_vertices = n_lab + int(uniq.shape[0])
+
+    edge_vertex = np.empty(lg.n_edges, dtype=np.int32)
+    copy = lg.orig >= 0
+    ev = base.edge_vertex[lg.orig[copy]].astype(np.int64)
+    free = ev >= n_lab
+    ev[free] = vid[lg.layer[copy][free] * n_comp + ev[free] - n_lab]
+    edge_vertex[copy] = ev
+    tvert = [int(vid[k * n_comp + i]) for i in range(k - 1)]
+    for i, p in enumerate(lg.transfer):
+        edge_vertex[p] = tvert[i]
+
+    bv = base.node_verts.astype(np.int64)
+    bfree = bv >= n_lab
+    per_layer = []
+    for i in range(k):
+        seg = bv.copy()
+        seg[bfree] = vid[i * n_comp + bv[bfree] - n_lab]
+        per_layer.append(seg)
+    extra: dict[int, list[int]] = {}
+    for i, s in enumerate(stops):
+        for layer in (i, i + 1):
+            have = per_layer[layer][base.node_vptr[s]:base.node_vptr[s + 1]]
+            node = layer * n + s
+            if tvert[i] not in have and tvert[i] not in extra.get(node, []):
+                extra.setdefault(node, []).append(tvert[i])
+    deg = np.tile(np.diff(base.node_vptr), k)
+    add = np.zeros(k * n, dtype=np.int64)
+    for node, xs in extra.items():
+        add[node] = len(xs)
+    node_vptr = np.zeros(k * n + 1, dtype=np.int64)
+    np.cumsum(deg + add, out=node_vptr[1:])
+    node_verts = np.empty(int(node_vptr[-1]), dtype=np.int32)
+    flat = np.concatenate(per_layer)
+    if extra:
+        rank = np.arange(flat.shape[0], dtype=np.int64) - np.repeat(np.cumsum(deg) - deg, deg)
+        node_verts[np.repeat(node_vptr[:-1], deg) + rank] = flat
+        for node, xs in extra.items():
+            for r, x in enumerate(xs):
+                node_verts[node_vptr[node] + deg[node] + r] = x
+    else:
+        node_verts[:] = flat
+    adj_ptr, adj = vertex_adjacency(node_vptr, node_verts, n_vertices)
+    return CellGraph(n_lab, n_vertices, edge_vertex, node_vptr, node_verts, adj_ptr, adj)
 
 
 # ------------------------------------------------------------------------------ network level
@@ -787,7 +937,8 @@ def plan_day(
             raise AssertionError(msg)
     else:
         best = cheapest_day(comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, nodes,
-                            engine=engine, fastest=fastest, label_limit=label_limit)
+                            engine=engine, fastest=fastest, label_limit=label_limit,
+                            base_cell_graph=net.cell_graph(exempt))
     timings["day_s"] = time.perf_counter() - t0
     if best is None:  # pragma: no cover - every leg has a route (checked above)
         msg = "no route for the day avoids the hard-avoid constituencies"
@@ -828,7 +979,9 @@ def plan_day(
             raise AssertionError(msg)
     sizes = {"legs": len(stops) - 1, "network_nodes": net.n_nodes,
              "layered_nodes": int(best.stats.get("layered_nodes", 0)), "layered_edges": int(best.stats.get("layered_edges", 0)),
-             "labels": int(best.stats.get("labels", 0))}
+             "labels": int(best.stats.get("labels", 0)),
+             # 1 when the all-fastest day paid the day's charge lower bound: no layered search ran
+             "fastest_proven_cheapest": int(best.stats.get("fastest_proven_cheapest", 0))}
     return DayPlan(stops=stops, policy=policy, day=day, already_charged=already, engine=engine,
                    best=routes["best"], fastest=routes["fastest"], leg_by_leg=routes["leg-by-leg"],
                    timings=timings, sizes=sizes, start_s=start, windows=wins if windows is not None else (),

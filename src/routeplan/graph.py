@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from routeplan.errors import DataError
+from routeplan.kernels.components import largest_strong_component
 from routeplan.osm import OsmRoads
 
 log = logging.getLogger(__name__)
@@ -99,29 +100,36 @@ def split_ways(roads: OsmRoads) -> Segments:
     )
 
 
+def _largest_scc_tarjan(n: int, tails: npt.NDArray[np.int64], heads: npt.NDArray[np.int64], used: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The largest SCC by scipy's full decomposition (ties: the lowest component number)."""
+    from scipy.sparse import coo_matrix  # lazy: scipy is 0.4 s to import
+    from scipy.sparse.csgraph import connected_components
+
+    mat = coo_matrix((np.ones(tails.shape[0]), (tails, heads)), shape=(n, n)).tocsr()
+    _, comp = connected_components(mat, directed=True, connection="strong")
+    counts = np.bincount(comp[used])
+    if counts.size == 0 or counts.max() < 2:
+        msg = "the coach road graph has no strongly connected part with more than one node"
+        raise DataError(msg)
+    return np.asarray(comp == int(np.argmax(counts)))
+
+
 def largest_scc(seg: Segments) -> Segments:
     """Keep the segments inside the largest strongly connected component, renumbering nodes.
 
     A coach must be able to get back out of anywhere it can drive into; islands of one-way
     streets and roads cut off by the extract's edge would make routes fail mysteriously.
     """
-    from scipy.sparse import coo_matrix  # lazy: scipy is a quarter second to import
-    from scipy.sparse.csgraph import connected_components
-
     n = seg.node_id.shape[0]
     tails = np.concatenate([seg.a[seg.fwd], seg.b[seg.bwd]])
     heads = np.concatenate([seg.b[seg.fwd], seg.a[seg.bwd]])
-    mat = coo_matrix((np.ones(tails.shape[0]), (tails, heads)), shape=(n, n)).tocsr()
-    _, comp = connected_components(mat, directed=True, connection="strong")
     used = np.zeros(n, dtype=bool)
     used[seg.a] = True
     used[seg.b] = True
-    counts = np.bincount(comp[used])
-    if counts.size == 0 or counts.max() < 2:
-        msg = "the coach road graph has no strongly connected part with more than one node"
-        raise DataError(msg)
-    big = int(np.argmax(counts))
-    keep_node = comp == big
+    keep = largest_strong_component(n, tails, heads, used)
+    if keep is None or int(keep.sum()) < 2:  # no component with most nodes: Tarjan decides
+        keep = _largest_scc_tarjan(n, tails, heads, used)
+    keep_node = keep
     keep = keep_node[seg.a] & keep_node[seg.b]
     new_index = np.cumsum(keep_node) - 1
     ptr = seg.geom_ptr

@@ -299,7 +299,7 @@ class Network:
             raise DataError(msg) from exc
 
 
-_BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py")
+_BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py", "kernels/components.py")
 _LANDMARK_MODULES = ("kernels/landmarks.py", "kernels/dijkstra.py")
 
 

@@ -40,6 +40,7 @@ import shapely
 from routeplan.boundaries import Boundaries, from_bng, to_bng
 from routeplan.errors import ConfigError
 from routeplan.graph import Segments, concat_ranges
+from routeplan.kernels.components import weak_components
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +175,6 @@ def _cut_coords(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], cum: npt
 
 def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParams(), *, progress: Callable[[int, int | None], None] | None = None) -> Pieces:
     """Cut segments at constituency boundaries and give each piece a cell (see module rules)."""
-    from scipy.sparse import coo_matrix  # lazy: scipy is a quarter second to import
-    from scipy.sparse.csgraph import connected_components
-
     gx, gy = to_bng(seg.geom_lon, seg.geom_lat)
     n_seg = seg.a.shape[0]
     ptr = seg.geom_ptr
@@ -204,8 +202,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     # point-in-polygon test per connected group of such segments decides them all.
     sidx = np.flatnonzero(~crossing)
     n_nodes = seg.node_id.shape[0]
-    grp_mat = coo_matrix((np.ones(sidx.shape[0], dtype=np.int8), (seg.a[sidx], seg.b[sidx])), shape=(n_nodes, n_nodes))
-    _, comp = connected_components(grp_mat, directed=False)
+    comp = weak_components(n_nodes, seg.a[sidx], seg.b[sidx])
     seg_comp = comp[seg.a[sidx]]
     uniq, first_seg = np.unique(seg_comp, return_index=True)
     rep = sidx[first_seg]

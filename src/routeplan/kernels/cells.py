@@ -4,19 +4,18 @@ still to pay (see :mod:`routeplan.kernels.fastlabels`).
 
 Structure depends only on which edges are free (the exempt classes), so it is built once per
 compiled network ("customise" in OSRM's terms); the per-query work is a node-weighted Dijkstra
-over a few hundred vertices.
+over a few hundred vertices (:func:`routeplan.kernels.cellcost.cost_to_go`, kept apart so that
+building a network never imports numba: about 0.9 s and 100 MB of a cold build).
 """
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+
+from routeplan.kernels.components import weak_components
 
 INF_COST = np.int64(1) << 60
 
@@ -41,8 +40,7 @@ def build_cell_graph(indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32]
     free = label < 0
     # Components of the free subgraph (undirected: the bound is a relaxation).
     ft, fh = tails[free], heads[free].astype(np.int64)
-    mat = coo_matrix((np.ones(ft.shape[0], dtype=np.int8), (ft, fh)), shape=(n, n))
-    _, comp = connected_components(mat, directed=False)
+    comp = weak_components(n, ft, fh)
     used = np.zeros(n, dtype=bool)
     used[ft] = True
     used[fh] = True
@@ -60,11 +58,11 @@ def build_cell_graph(indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32]
     inc_vert = (key % n_vertices).astype(np.int32)
     node_vptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(inc_node, minlength=n), out=node_vptr[1:])
-    adj_ptr, adj = _adjacency(node_vptr, inc_vert, n_vertices)
+    adj_ptr, adj = vertex_adjacency(node_vptr, inc_vert, n_vertices)
     return CellGraph(n_labels, n_vertices, edge_vertex, node_vptr, inc_vert, adj_ptr, adj)
 
 
-def _adjacency(node_vptr: npt.NDArray[np.int64], node_verts: npt.NDArray[np.int32], nv: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+def vertex_adjacency(node_vptr: npt.NDArray[np.int64], node_verts: npt.NDArray[np.int32], nv: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
     deg = np.diff(node_vptr)
     multi = np.flatnonzero(deg > 1)
     a_list: list[npt.NDArray[np.int32]] = []
@@ -94,38 +92,3 @@ def vertex_weights(cg: CellGraph, label_charge: npt.NDArray[np.int64]) -> npt.ND
     w = np.zeros(cg.n_vertices, dtype=np.int64)
     w[: cg.n_labels] = label_charge
     return w
-
-
-@numba.njit(cache=True)
-def cost_to_go(adj_ptr, adj, node_vptr, node_verts, weight, target):  # type: ignore[no-untyped-def]
-    """``D[x]``: least charge of the vertices after ``x`` on a vertex path from ``x`` to a vertex
-    incident to ``target`` (node-weighted reverse Dijkstra; forbidden vertices excluded).
-
-    Any route from a road in vertex ``x`` to ``target`` pays at least ``D[x]`` for vertices other
-    than ``x`` that it has not paid before the last time it was in ``x``.
-    """
-    nv = adj_ptr.shape[0] - 1
-    D = np.full(nv, INF_COST, dtype=np.int64)
-    done = np.zeros(nv, dtype=np.bool_)
-    heap = [(np.int64(0), np.int64(0))]
-    heap.pop()
-    for j in range(node_vptr[target], node_vptr[target + 1]):
-        x = node_verts[j]
-        if weight[x] >= 0:
-            D[x] = 0
-            heap.append((np.int64(0), np.int64(x)))
-    heapq.heapify(heap)
-    while heap:
-        d, y = heapq.heappop(heap)
-        if done[y]:
-            continue
-        done[y] = True
-        step = d + weight[y]
-        for k in range(adj_ptr[y], adj_ptr[y + 1]):
-            x = adj[k]
-            if weight[x] < 0 or done[x]:
-                continue
-            if step < D[x]:
-                D[x] = step
-                heapq.heappush(heap, (step, np.int64(x)))
-    return D

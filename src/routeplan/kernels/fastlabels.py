@@ -40,11 +40,11 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from routeplan.kernels.cellcost import cost_to_go
 from routeplan.kernels.cells import (
     INF_COST,
     CellGraph,
     build_cell_graph,
-    cost_to_go,
     vertex_weights,
 )
 from routeplan.kernels.dijkstra import XY, Workspace, shortest_path, split_xy

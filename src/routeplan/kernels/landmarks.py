@@ -15,15 +15,15 @@ References
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
-from routeplan.kernels.dijkstra import dijkstra_all
-from routeplan.kernels.potential import NO_LANDMARKS, potential
+__all__ = ["PARALLEL_MIN_NODES", "compute_landmarks", "select_landmarks"]
 
-__all__ = ["NO_LANDMARKS", "compute_landmarks", "potential", "select_landmarks"]
-
+PARALLEL_MIN_NODES = 200_000
+"""From this size on, the landmark Dijkstras run in numba, in parallel; below it, in scipy's
+compiled Dijkstra, so that building a small network never imports numba (about 0.9 s and 100 MB
+of a cold build; the queries import it when they need it)."""
 
 
 def select_landmarks(xy: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.int64]:
@@ -42,34 +42,59 @@ def select_landmarks(xy: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.int6
     return np.asarray(sorted(set(out)), dtype=np.int64)
 
 
-@numba.njit(cache=True, parallel=True)
-def _many(indptr, heads, weight, rindptr, rheads, rweight, landmarks):  # type: ignore[no-untyped-def]
-    k = landmarks.shape[0]
-    n = indptr.shape[0] - 1
-    every = np.ones(heads.shape[0], dtype=np.bool_)
-    out = np.empty((2 * k, n), dtype=np.float64)
-    for j in numba.prange(2 * k):
-        if j < k:
-            out[j] = dijkstra_all(indptr, heads, weight, every, landmarks[j])
-        else:
-            out[j] = dijkstra_all(rindptr, rheads, rweight, every, landmarks[j - k])
-    return out
-
-
 def compute_landmarks(
-    indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32], time_s: npt.NDArray[np.float64], landmarks: npt.NDArray[np.int64]
+    indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32], time_s: npt.NDArray[np.float64], landmarks: npt.NDArray[np.int64],
+    *, parallel: bool | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """``(from_l, to_l)``, each ``(nodes, landmarks)``: times from each landmark to every node, and
     from every node to it.
 
-    Kept in float64, summed by the same Dijkstra as the queries, so the bounds are as exact as
-    the searches' own sums (a float32 store would need a rounding slack on every bound).
+    Kept in float64, summed edge by edge from the landmark like the queries' own Dijkstra
+    (``d[v] = d[u] + w``), so the bounds are as exact as the searches' sums (a float32 store would
+    need a rounding slack on every bound).  Both engines give bit-identical arrays (tested):
+    ``parallel`` picks numba's parallel kernel (default: from :data:`PARALLEL_MIN_NODES` nodes on)
+    or scipy's Dijkstra.
     """
     n = indptr.shape[0] - 1
     tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
     order = np.argsort(heads, kind="stable")
     rindptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(heads, minlength=n), out=rindptr[1:])
-    both = _many(indptr, heads, time_s, rindptr, tails[order].astype(np.int32), time_s[order], landmarks)
-    k = landmarks.shape[0]
-    return np.ascontiguousarray(both[:k].T), np.ascontiguousarray(both[k:].T)
+    rheads = tails[order].astype(np.int32)
+    rtime = time_s[order]
+    if parallel is None:
+        parallel = n >= PARALLEL_MIN_NODES
+    if parallel:
+        from routeplan.kernels._landmarks_numba import many_dijkstra
+
+        both = many_dijkstra(indptr, heads, time_s, rindptr, rheads, rtime, landmarks)
+        k = landmarks.shape[0]
+        return np.ascontiguousarray(both[:k].T), np.ascontiguousarray(both[k:].T)
+    fwd = _scipy_dijkstra(indptr, heads, time_s, landmarks)
+    bwd = _scipy_dijkstra(rindptr, rheads, rtime, landmarks)
+    return np.ascontiguousarray(fwd.T), np.ascontiguousarray(bwd.T)
+
+
+def _scipy_dijkstra(indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32], weight: npt.NDArray[np.float64],
+                    sources: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Times from each source to every node (``inf`` where unreachable) by scipy's Dijkstra.
+
+    Parallel edges are reduced to the fastest first: a sparse matrix holds one entry per
+    (tail, head), and scipy may sum duplicates.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    n = indptr.shape[0] - 1
+    tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    h = heads.astype(np.int64)
+    key = tails * n + h
+    order = np.lexsort((weight, key))
+    first = np.ones(order.shape[0], dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    keep = order[first]
+    mat = csr_matrix((weight[keep], (tails[keep], h[keep])), shape=(n, n))
+    if sources.shape[0] == 0:
+        return np.zeros((0, n))
+    out = dijkstra(mat, directed=True, indices=sources)
+    return np.asarray(out, dtype=np.float64).reshape(sources.shape[0], n)
