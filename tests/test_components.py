@@ -34,7 +34,7 @@ def test_weak_components_equal_scipy_numbering(seed):
     n, a, b = _graph(seed)
     mat = coo_matrix((np.ones(a.shape[0]), (a, b)), shape=(n, n))
     _, want = connected_components(mat, directed=False)
-    assert np.array_equal(weak_components(n, a, b), want)
+    assert np.array_equal(weak_components(n, a, b, use_numpy=True), want)
 
 
 @pytest.mark.parametrize("seed", range(300))
@@ -43,7 +43,7 @@ def test_largest_strong_component_equals_scipy_or_declines(seed):
     used = np.zeros(n, dtype=bool)
     used[a] = True
     used[b] = True
-    got = largest_strong_component(n, a, b, used)
+    got = largest_strong_component(n, a, b, used, use_numpy=True)
     mat = coo_matrix((np.ones(a.shape[0]), (a, b)), shape=(n, n)).tocsr()
     _, comp = connected_components(mat, directed=True, connection="strong")
     if not used.any():
@@ -65,8 +65,15 @@ def test_decides_most_generated_cases():
         used = np.zeros(n, dtype=bool)
         used[a] = True
         used[b] = True
-        decided += largest_strong_component(n, a, b, used) is not None
+        decided += largest_strong_component(n, a, b, used, use_numpy=True) is not None
     assert decided >= 60, decided
+
+
+def test_big_graphs_go_to_scipy():
+    """Above the size limit the scipy path answers (same numbering), and the SCC finder declines."""
+    n, a, b = _graph(7)
+    assert np.array_equal(weak_components(n, a, b, use_numpy=False), weak_components(n, a, b, use_numpy=True))
+    assert largest_strong_component(n, a, b, np.ones(n, dtype=bool), use_numpy=False) is None
 
 
 def test_real_extracts_keep_the_same_graph(newport2024, rutland2024):
