@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 
+import numpy as np
 import pytest
 from datapaths import DATA
 
@@ -147,6 +149,32 @@ def test_dask_local_cluster_equals_single_process(newport2024, venues, fresh, re
         assert sum(s["origins"] for s in stats.values()) == 16
     with pytest.raises(UsageError, match="n_workers"):
         venue_matrix_dask(newport2024, stops, n_workers=0)
+
+
+def test_fifty_newport_venues_local_cluster_equals_single_process(newport2024, b2024, venues, record_property):
+    """Issue 16's acceptance case: 50 Newport venues (the 22 named places and 28 coordinates of
+    road nodes, as a planner would paste them), single process vs a 2-worker LocalCluster: the
+    same 2,450 rows exactly."""
+    from distributed import Client, LocalCluster
+
+    rng = np.random.default_rng(50)
+    lat, lon = newport2024.pieces.node_lat, newport2024.pieces.node_lon
+    picks = rng.choice(newport2024.n_nodes, size=28, replace=False)
+    extra = [resolve(f"{lat[i]:.6f},{lon[i]:.6f}", newport2024, b2024) for i in picks.tolist()]
+    stops = [*venues, *extra]
+    assert len(stops) == 50
+    t0 = time.perf_counter()
+    single = venue_matrix(newport2024, stops)
+    t1 = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        got = venue_matrix_dask(network_path(newport2024), stops, client=client)
+    t2 = time.perf_counter()
+    assert len(single.rows) == 50 * 49
+    assert got.rows == single.rows
+    assert sum(r["cheapest_pence"] < r["fastest_pence"] for r in single.rows) >= 1  # not a trivial matrix
+    record_property("single_s", round(t1 - t0, 2))
+    record_property("local_cluster_s", round(t2 - t1, 2))
 
 
 def test_resume_skips_finished_origins(newport2024, venues, fresh, tmp_path):
