@@ -151,6 +151,22 @@ def test_dask_local_cluster_equals_single_process(newport2024, venues, fresh, re
         venue_matrix_dask(newport2024, stops, n_workers=0)
 
 
+def test_overlay_engine_gives_the_same_matrix(newport2024, venues, fresh, monkeypatch):
+    """From ``OVERLAY_MIN_NODES`` road nodes on, the matrix searches the constituency-cell
+    overlay, as ``plan_leg`` does; forced on Newport it gives the flat kernel's rows exactly."""
+    from routeplan import matrix as mmod
+
+    monkeypatch.setattr(mmod, "OVERLAY_MIN_NODES", 0)
+    got = venue_matrix(newport2024, venues[:10])
+    assert len(got.rows) == len(fresh.rows) == 90
+    for a, b in zip(got.rows, fresh.rows, strict=True):
+        # Times agree to rounding: the overlay adds a clique's precomputed in-cell sum where the
+        # flat search adds the same road times one by one.
+        for key in ("fastest_s", "cheapest_s"):
+            assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-9)  # type: ignore[literal-required]
+        assert {k: v for k, v in a.items() if not k.endswith("_s")} == {k: v for k, v in b.items() if not k.endswith("_s")}
+
+
 def test_fifty_newport_venues_local_cluster_equals_single_process(newport2024, b2024, venues, record_property):
     """Issue 16's acceptance case: 50 Newport venues (the 22 named places and 28 coordinates of
     road nodes, as a planner would paste them), single process vs a 2-worker LocalCluster: the

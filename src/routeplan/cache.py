@@ -1,4 +1,4 @@
-"""The one on-disk store for built artefacts (boundary sets, networks, landmarks).
+"""The one on-disk store for built artefacts (boundary sets, networks, landmarks, cell overlays).
 
 Every entry is a ``.npz`` file named ``<kind>-<key>.npz`` in :func:`routeplan.settings.cache_dir`,
 where ``key`` is the sha1 of a text that names everything the artefact depends on
@@ -28,7 +28,7 @@ from routeplan.errors import DataError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("boundaries", "network", "landmarks", "cells", "postcodes")
+KINDS = ("boundaries", "network", "landmarks", "cells", "overlay", "postcodes")
 TMP_KIND = "tmp"
 CHECKSUM = "__sha256__"
 EXT = "npz"

@@ -77,10 +77,12 @@ from routeplan.errors import DataError, UsageError
 from routeplan.kernels.dijkstra import dijkstra_all, shortest_path
 from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import route_cost
+from routeplan.kernels.overlay_cells import OverlayQuery
 from routeplan.locate import Stop
 from routeplan.network import Network
 from routeplan.order import LegOption, leg_fronts, times_to
 from routeplan.policy import AVOID, ExpensePolicy
+from routeplan.routing import OVERLAY_MIN_NODES, OVERLAY_TREES_FIRST_NODES
 
 log = logging.getLogger(__name__)
 
@@ -311,16 +313,26 @@ class _Context:
         if self.policy.charge_stops and dest.cell >= 0 and net.cell_codes[dest.cell] not in pfree:
             pfree.append(net.cell_codes[dest.cell])
         comp = net.compile(self.policy, tuple(pfree))
-        fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, dest.node, self.allowed, xy=net.node_x_y,
-                             inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace)
-        if fast is None:
-            return []
-        ub, _ = route_cost(fast[1], comp.label, comp.label_charge)
-        front = pareto_front_fast(
-            comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, origin.node, dest.node,
-            cell_graph=net.cell_graph(self.exempt), ub_cost=ub, xy=net.node_x_y, inv_vmax=net.inv_vmax,
-            landmarks=net.landmarks, workspace=net.workspace, fastest=fast,
-        )
+        if net.n_nodes >= OVERLAY_MIN_NODES:  # the engine plan_leg's "fast" picks at this size
+            query = OverlayQuery(net.overlay(self.exempt), comp.indptr, comp.heads, comp.tails, comp.time_s, comp.label,
+                                 comp.label_charge, origin.node, dest.node, xy=net.node_x_y, inv_vmax=net.inv_vmax,
+                                 landmarks=net.landmarks, workspace=net.workspace)
+            fast = query.fastest(goal_directed=net.n_nodes < OVERLAY_TREES_FIRST_NODES)
+            if fast is None:
+                return []
+            ub, _ = route_cost(fast[1], comp.label, comp.label_charge)
+            front = query.front(cell_graph=net.cell_graph(self.exempt), ub_cost=ub, fastest=fast)
+        else:
+            fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, dest.node, self.allowed, xy=net.node_x_y,
+                                 inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace)
+            if fast is None:
+                return []
+            ub, _ = route_cost(fast[1], comp.label, comp.label_charge)
+            front = pareto_front_fast(
+                comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, origin.node, dest.node,
+                cell_graph=net.cell_graph(self.exempt), ub_cost=ub, xy=net.node_x_y, inv_vmax=net.inv_vmax,
+                landmarks=net.landmarks, workspace=net.workspace, fastest=fast,
+            )
         return [(lr.cost, lr.time_s, sorted(route_cost(lr.edges, comp.label, comp.label_charge)[1])) for lr in front]
 
 

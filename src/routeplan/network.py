@@ -181,6 +181,38 @@ class Network:
             cache[exempt] = build_cell_graph(c["indptr"], c["heads"], self._labels(exempt), len(self.cell_codes))
         return cache[exempt]
 
+    def overlay(self, exempt: frozenset[str]) -> Any:
+        """The constituency-cell overlay under a set of exempt classes
+        (:class:`routeplan.kernels.overlay_cells.CellOverlay`): border nodes and per-cell cliques.
+
+        Policy structure only (hard-avoid and already-paid seats change whole cells' charges, not
+        the cliques), so it is built once per exempt set ("customise") and cached on disk beside
+        the network, keyed like the landmarks plus the exempt set.
+        """
+        from routeplan.kernels.overlay_cells import CellOverlay, build_overlay, edge_cells
+
+        cache = self.__dict__.setdefault("_overlay_cache", {})
+        if exempt in cache:
+            return cache[exempt]
+        net_key, root = self.meta.get("cache_key"), self.meta.get("cache_dir")
+        key = rcache.make_key("overlay", str(net_key), _code_fingerprint(_OVERLAY_MODULES), ",".join(sorted(exempt)))
+        c = self._csr
+        ov = None
+        if net_key and root:
+            got = rcache.load("overlay", key, root)
+            ov = CellOverlay.from_arrays(got) if got is not None else None
+            if ov is not None and (ov.node_code.shape[0] != self.n_nodes or ov.rev_edge.shape[0] != c["heads"].shape[0]):
+                ov = None
+        if ov is None:
+            label = self._labels(exempt)
+            cell, cell_label = edge_cells(label, self.pieces.cell[c["piece"]], len(self.cell_codes))
+            ov = build_overlay(c["indptr"], c["heads"], c["time_s"], cell, cell_label)
+            del cell
+            if net_key and root:
+                rcache.write_npz(rcache.path_for("overlay", key, root), ov.arrays(), compress=False)
+        cache[exempt] = ov
+        return ov
+
     @cached_property
     def landmarks(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """ALT landmark times (from, to) for the A* bounds: policy-independent, computed once and
@@ -301,6 +333,7 @@ class Network:
 
 _BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py", "kernels/components.py")
 _LANDMARK_MODULES = ("kernels/landmarks.py", "kernels/dijkstra.py")
+_OVERLAY_MODULES = ("kernels/overlay_cells.py", "policy.py")
 
 
 def _code_fingerprint(modules: tuple[str, ...] = _BUILD_MODULES) -> str:

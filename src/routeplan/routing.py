@@ -22,6 +22,7 @@ from routeplan.errors import InfeasibleError, NoRouteError, UsageError
 from routeplan.kernels.dijkstra import shortest_path
 from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import LabelRoute, pareto_front, route_cost
+from routeplan.kernels.overlay_cells import OverlayQuery
 from routeplan.ledger import Ledger, build_ledger
 from routeplan.locate import Stop
 from routeplan.network import Compiled, Network
@@ -29,7 +30,19 @@ from routeplan.policy import AVOID, ExpensePolicy
 
 log = logging.getLogger(__name__)
 
-Engine = Literal["fast", "reference", "milp"]
+Engine = Literal["fast", "flat", "overlay", "reference", "milp"]
+# "fast" searches the constituency-cell overlay from this many road nodes up, the flat road graph
+# below, where both take about the same time and the overlay would only add a customise step
+# (bench/results/overlay.json, whole leg p95: Newport 13.0 flat vs 12.8 ms overlay, the 79k-node
+# grid county preset 122 vs 71 ms).
+OVERLAY_MIN_NODES = 50_000
+# From this many road nodes up the overlay engine searches the two end cells whole before the
+# fastest route (most legs there need the label search, which needs them); below, it first runs
+# the goal-directed fastest search and searches the cells only when the fastest route does not
+# already pay the least possible charge (bench/results/overlay.json, whole leg p50/p95 ms, "trees"
+# vs "hybrid": realistic GENERATED region 226k nodes 43/146 vs 49/166, gb 1.3M 87/704 vs 102/709;
+# grid gb 3.2M 45/120 vs 62/143; grid region 364k 30/57 vs 24/65; grid county 79k 56/76 vs 17/71).
+OVERLAY_TREES_FIRST_NODES = 200_000
 # Limits on the trade-off parameters: beyond them a value is a typo, not a plan.
 MAX_EXTRA_MINUTES = 24 * 60
 MAX_DETOUR_PERCENT = 1000
@@ -160,9 +173,13 @@ def plan_leg(
     alternatives
         Also return the whole Pareto front of (charge, time) routes.
     engine
-        ``"fast"`` (exact, numba, goal-directed in charge and time; default), ``"reference"``
-        (exact, pure Python, the readable specification) or ``"milp"`` (an independent MILP
-        solver, slow, for checking; cheapest route only).
+        ``"fast"`` (default): ``"overlay"`` on networks of :data:`OVERLAY_MIN_NODES` road nodes or
+        more, ``"flat"`` below.  ``"flat"``: exact label search (numba, goal-directed in charge and
+        time) on the road graph; ``"overlay"``: the same search on the constituency-cell overlay
+        (:mod:`routeplan.kernels.overlay_cells`, built once per exempt set and cached), which
+        crosses a seat in one step; ``"reference"`` (exact, pure Python, the readable
+        specification) or ``"milp"`` (an independent MILP solver, slow, for checking; cheapest
+        route only).
 
     Raises
     ------
@@ -177,8 +194,19 @@ def plan_leg(
     timings = {"compile_s": time.perf_counter() - t0}
     allowed = net.allowed_mask(frozenset(policy.exempt_classes), comp.label_charge)
 
+    if engine == "fast":
+        engine = "overlay" if net.n_nodes >= OVERLAY_MIN_NODES else "flat"
     t0 = time.perf_counter()
-    fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node, allowed, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace)
+    query: OverlayQuery | None = None
+    if engine == "overlay":
+        query = OverlayQuery(
+            net.overlay(frozenset(policy.exempt_classes)), comp.indptr, comp.heads, comp.tails, comp.time_s, comp.label, comp.label_charge,
+            origin.node, destination.node, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace,
+        )
+        timings["overlay_s"] = time.perf_counter() - t0
+        fast = query.fastest(goal_directed=net.n_nodes < OVERLAY_TREES_FIRST_NODES)
+    else:
+        fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node, allowed, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace)
     timings["fastest_s"] = time.perf_counter() - t0
     if fast is None:
         reach = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node)
@@ -207,11 +235,19 @@ def plan_leg(
     t0 = time.perf_counter()
     vot = policy.value_of_time_pence_per_hour
     need_front = alternatives or vot is not None
+    kstats: dict[str, float] = {}
     if engine == "milp":
         front = _milp_front(comp, origin.node, destination.node, max_time)
-    elif engine == "fast":
+    elif engine == "overlay":
+        assert query is not None
         ub, _ = route_cost(fast[1], comp.label, comp.label_charge)
-        kstats: dict[str, float] = {}
+        front = query.front(
+            cell_graph=net.cell_graph(frozenset(policy.exempt_classes)), ub_cost=ub, first_only=not need_front, max_time=max_time, fastest=fast,
+            stats=kstats,
+        )
+        timings["labels"] = kstats.get("labels", 0.0)
+    elif engine == "flat":
+        ub, _ = route_cost(fast[1], comp.label, comp.label_charge)
         front = pareto_front_fast(
             comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, origin.node, destination.node,
             cell_graph=net.cell_graph(frozenset(policy.exempt_classes)), ub_cost=ub, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace,
@@ -224,7 +260,7 @@ def plan_leg(
             first_only=not need_front, max_time=max_time,
         )
     else:
-        msg = f"unknown engine {engine!r} (fast, reference, milp)"
+        msg = f"unknown engine {engine!r} (fast, flat, overlay, reference, milp)"
         raise UsageError(msg)
     timings["cheapest_s"] = time.perf_counter() - t0
     if not front:
