@@ -35,6 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Self
 
+try:
+    from bench.proc import RunStats, run_measured
+except ImportError:  # loaded by path (bench/valhalla_smoke.py run as a script)
+    from proc import RunStats, run_measured  # type: ignore[no-redef]
+
 __all__ = [
     "GB_BBOX",
     "PYVALHALLA_VERSION",
@@ -43,6 +48,7 @@ __all__ = [
     "ValhallaError",
     "ValhallaInstall",
     "ValhallaService",
+    "ValhallaTimeout",
     "build_tiles",
     "ensure_valhalla",
     "route",
@@ -283,44 +289,25 @@ class BuildResult:
         return self.tile_dir_bytes / 2**20
 
 
-@dataclass(frozen=True)
-class _RunStats:
-    seconds: float
-    peak_rss_mb: float
+class ValhallaTimeout(ValhallaError):
+    """A build step went over its time limit or memory cap and was stopped."""
 
 
 def _run_measured(
-    cmd: Sequence[str | Path], env: dict[str, str], log: Path, cwd: Path
-) -> _RunStats:
-    """Run cmd, log stdout+stderr, return wall time and the command's own peak RSS.
-
-    Peak RSS comes from ``/usr/bin/time -f %M`` when present: ``os.wait4``'s ru_maxrss of a
-    child forked from a large parent also counts the parent's pages it had before ``exec``.
-    """
-    timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
-    rss_file = log.with_suffix(".rss")
-    full = [timer, "-f", "%M", "-o", str(rss_file), *map(str, cmd)] if timer else list(map(str, cmd))
-    with open(log, "ab") as fh:
-        fh.write(("$ " + " ".join(map(str, cmd)) + "\n").encode())
-        fh.flush()
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(full, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=cwd)
-        try:
-            _, status, ru = os.wait4(proc.pid, 0)
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    cmd: Sequence[str | Path], env: dict[str, str], log: Path, cwd: Path, *,
+    timeout_s: float | None = None, max_rss_mb: float | None = None,
+) -> RunStats:
+    """Run cmd (bench/proc.py: own process group, time limit, memory cap), log its output and
+    return wall time and the command's own peak RSS; raise on failure, timeout or cap."""
+    stats = run_measured(cmd, log=log, cwd=cwd, env=env, timeout_s=timeout_s, max_rss_mb=max_rss_mb)
+    if stats.status in ("timeout", "memory"):
+        what = f"{timeout_s:.0f} s" if stats.status == "timeout" else f"{max_rss_mb:.0f} MB"
+        raise ValhallaTimeout(f"{Path(cmd[0]).name} stopped at its {stats.status} limit ({what}) after "
+                              f"{stats.seconds:.0f} s, peak {stats.peak_rss_mb:.0f} MB; log {log}")
+    if not stats.ok:
         tail = log.read_text(errors="replace")[-3000:]
-        raise ValhallaError(f"{cmd[0]} failed (rc={proc.returncode}); log {log}:\n{tail}")
-    peak_kb = float(ru.ru_maxrss)
-    if timer and rss_file.exists():
-        with contextlib.suppress(ValueError, IndexError):
-            peak_kb = float(rss_file.read_text().split()[-1])
-    return _RunStats(seconds=seconds, peak_rss_mb=peak_kb / 1024)
+        raise ValhallaError(f"{cmd[0]} failed (rc={stats.returncode}); log {log}:\n{tail}")
+    return stats
 
 
 def _write_gb_admin_pbf(path: Path, bbox: tuple[float, float, float, float]) -> None:
@@ -370,6 +357,8 @@ def build_tiles(
     gb_bbox: tuple[float, float, float, float] = GB_BBOX,
     threads: int | None = None,
     config_overrides: dict[str, Any] | None = None,
+    timeout_s: float | None = None,
+    max_rss_mb: float | None = None,
 ) -> BuildResult:
     """Write the config and run ``valhalla_build_tiles -c config.json [-j N] PBF`` in workdir.
 
@@ -379,7 +368,8 @@ def build_tiles(
     defaults; county extracts do not contain complete country boundaries, so a DB
     built from the extract itself would be empty and Valhalla would assume
     right-hand traffic.  admin="none" skips it.  No timezone DB, no elevation.
-    ``threads`` maps to ``-j`` (None = all hardware threads).
+    ``threads`` maps to ``-j`` (None = all hardware threads).  ``timeout_s`` and
+    ``max_rss_mb`` stop the tile build (ValhallaTimeout) when it goes over them.
     """
     pbf = Path(pbf).resolve()
     workdir = Path(workdir).resolve()
@@ -394,7 +384,7 @@ def build_tiles(
     log.write_text("")
 
     admin_db: Path | None = None
-    admin_stats: _RunStats | None = None
+    admin_stats: RunStats | None = None
     if admin == "gb":
         admin_db = workdir / "admin_gb.sqlite"
         admin_db.unlink(missing_ok=True)
@@ -415,7 +405,7 @@ def build_tiles(
     if threads is not None:
         cmd += ["-j", str(threads)]
     cmd.append(pbf)
-    stats = _run_measured(cmd, inst.env(), log, workdir)
+    stats = _run_measured(cmd, inst.env(), log, workdir, timeout_s=timeout_s, max_rss_mb=max_rss_mb)
     size, nfiles = _dir_size(tile_dir)
     if nfiles == 0:
         raise ValhallaError(f"valhalla_build_tiles produced no tiles in {tile_dir}; see {log}")

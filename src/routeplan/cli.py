@@ -335,7 +335,7 @@ def _check_cache_dir(o: dict[str, Any]) -> None:
 @click.option("--max-detour-percent", type=FiniteFloat(0, 1000, unit=" %"), help="Chosen route at most this % slower than the fastest.")
 @click.option("--value-of-time", type=FiniteFloat(0, 100_000, unit=" £/h"), help="Trade money for time at £ per hour.")
 @click.option("--alternatives", is_flag=True, help="Print the Pareto set of (charge, time) routes.")
-@click.option("--engine", type=click.Choice(["fast", "reference", "milp"]), default="fast", show_default=True, help="Exact engine: fast (numba), reference (pure Python), milp (independent check, slow).")
+@click.option("--engine", type=click.Choice(["fast", "flat", "overlay", "reference", "milp"]), default="fast", show_default=True, help="Exact engine: fast (overlay from 50,000 road nodes, flat below), flat (numba label search on the road graph), overlay (the same on the constituency-cell overlay), reference (pure Python), milp (independent check, slow).")
 @click.option("--vehicle", help="TOML with a [vehicle] table.")
 @click.option("--height", "height_m", type=FiniteFloat(1, 6, unit=" m"), help="Coach height, m.")
 @click.option("--length", "length_m", type=FiniteFloat(3, 25, unit=" m"), help="Coach length, m.")
@@ -389,6 +389,7 @@ def route(**o: Any) -> None:
         prog.close()
         origin = resolve(o["origin"], net, bnd, max_snap_m=o["max_snap"])
         dest = resolve(o["destination"], net, bnd, max_snap_m=o["max_snap"])
+        _prepare_overlay(net, policy, o)
         leg = plan_leg(
             net, origin, dest, policy,
             already_charged=tuple(o["already_charged"]),
@@ -672,12 +673,24 @@ def _tour_text(net: Any, tour: Any) -> str:
     return "".join(f"{ln}\n" for ln in lines)
 
 
+def _prepare_overlay(net: Any, policy: Any, o: dict[str, Any]) -> None:
+    """Say so before the one-off cell overlay "customise" (minutes on a national network, then
+    cached on disk), so a planner is not left waiting on a silent first query."""
+    from routeplan.routing import OVERLAY_MIN_NODES
+
+    if o["engine"] == "overlay" or (o["engine"] == "fast" and net.n_nodes >= OVERLAY_MIN_NODES):
+        exempt = frozenset(policy.exempt_classes)
+        if exempt not in net.__dict__.get("_overlay_cache", {}) and not (o["quiet"] or o["as_json"]):
+            click.echo(f"constituency-cell overlay for {net.n_nodes:,} road nodes: loading it, or building it once (cached)", err=True)
+        net.overlay(exempt)
+
+
 # -- synth ---------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--boundaries", default="wpc-2024", show_default=True, help="Boundary set whose real polygons to cover.")
 @click.option("--around", "code", help="Regional network: constituency code (or name) at the centre.")
 @click.option("-n", "count", type=click.IntRange(1, 100), default=6, show_default=True, help="Regional network: number of constituencies (1-100).")
-@click.option("--preset", type=click.Choice(["county", "region", "nation", "gb"]), help="National network over the real motorway skeleton, by size.")
+@click.option("--preset", type=click.Choice(["county", "region", "nation", "gb", "realistic-county", "realistic-region", "realistic-gb"]), help="National network over the real motorway skeleton, by size: grid stress cases, or realistic-* (towns, arterial hierarchy, lanes, bridges).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Random seed (0 to 2^32-1); the same seed gives the same file.")
 @click.option("--no-motorway", is_flag=True, help="Regional network without a motorway.")
 @click.option("--out", required=True, help="Output .osm.pbf.")

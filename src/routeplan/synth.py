@@ -9,6 +9,13 @@ vehicle filter (:func:`generate_region`).  :func:`generate_national` scales the 
 benchmark size (county, region, nation, gb presets in :data:`SIZES`, up to 3M+ nodes) around the
 REAL motorway skeleton (OS Open Roads).  Geometry is built in EPSG:27700 metres and written as
 WGS84 lon/lat.  Same spec and seed give byte-identical output.
+
+The grid presets are stress cases: a 1 km street grid has none of the hierarchy and natural cuts
+of real roads.  The ``realistic-county`` (10 seats), ``realistic-region`` (60 seats) and
+``realistic-gb`` (all 632) presets of :data:`routeplan.synth_roads.REALISTIC_SIZES` are the
+stand-in for real GB roads (towns as street clusters, an arterial hierarchy, rural lane trees,
+rivers crossed at bridges, dual-carriageway motorways with junctions where the real slips are);
+:func:`generate_national` hands them to :func:`routeplan.synth_roads.generate_realistic`.
 """
 
 from __future__ import annotations
@@ -555,6 +562,12 @@ SIZES: dict[str, NationalSize] = {
 }
 
 
+REALISTIC_PREFIX = "realistic-"
+# Every preset name generate_national takes: the grid stress cases, then the realistic family
+# (routeplan.synth_roads.REALISTIC_SIZES; listed here so the CLI need not import it).
+PRESETS = (*SIZES, "realistic-county", "realistic-region", "realistic-gb")
+
+
 @dataclass
 class _GridTown:
     code: str
@@ -960,14 +973,21 @@ def generate_national(boundaries: geopandas.GeoDataFrame | Boundaries, out_path:
     """Generate a GENERATED national-scale network over real GB constituencies and the real
     motorway skeleton, and write `out_path` (.osm.pbf) plus a JSON sidecar, both atomically.
 
-    `size` is a key of SIZES (county, region, nation, gb) or a NationalSize.  Presets with a
+    `size` is a key of SIZES (county, region, nation, gb) or a NationalSize, or the name of a
+    realistic preset (``realistic-county|region|gb``, see :mod:`routeplan.synth_roads`).  Presets with a
     constituency count take that many around `centre_code` (see neighbours_around); the others
     take every constituency in England, Wales and Scotland.  Same inputs give the same bytes.
     """
+    if isinstance(size, str) and size.startswith(REALISTIC_PREFIX):
+        from routeplan import synth_roads  # the realistic family (imports this module)
+
+        return synth_roads.generate_realistic(boundaries, out_path, size=size, seed=seed,
+                                              motorways_path=motorways_path,
+                                              centre_code=centre_code, progress=progress)
     t0 = time.perf_counter()
     if isinstance(size, str):
         if size not in SIZES:
-            raise UsageError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
+            raise UsageError(f"unknown size {size!r}; choose one of {', '.join(PRESETS)}")
         preset, params = size, SIZES[size]
     else:
         preset, params = "custom", size

@@ -1,0 +1,333 @@
+"""Benchmark of ``routeplan.matrix``: exact venue matrices on the GENERATED presets, 1 and 2 workers.
+
+One command (from the repo root)::
+
+    ROUTEPLAN_DATA=../shared/data .venv/bin/python -m bench.matrix \\
+        --dataset region=/tmp/rp-days/synth/region-seed0.osm.pbf --venues 100,300 --modes local,dask1,dask2
+
+writes ``bench/results/matrix.json`` and the "Venue matrix" section of ``docs/benchmarks.md`` (the
+rest of that file is kept as it is).  Venues are random network nodes (seed 0), given as
+``lat,lon`` and resolved like ``routeplan matrix`` does; the 100 venues are the first 100 of the
+300.  Each configuration runs in a fresh process (``--one``) whose process tree (the Dask workers
+included) is sampled for its peak RSS; modes: ``local`` (``venue_matrix`` in one process, no Dask),
+``daskN`` (``venue_matrix_dask`` on a LocalCluster of N single-threaded worker processes).
+
+``--origins K`` computes only the first K origins' rows (all their destinations: the other
+origins are handed in as done) and extrapolates the whole matrix's time by n / K over the
+origins' part; the fixed costs (cluster start, workers loading the network) are not scaled.  Every
+run records a digest of its rows, so runs of the same venues on 1 and 2 workers and in one process
+can be checked to be equal.  Optionally ``--osrm-table`` times OSRM's ``Table`` (fastest times only,
+no charges; CH) on the same venues as a reference for the one-to-many part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench import mdsplice
+
+HEADING = "## Venue matrix (`routeplan matrix`)"
+MODES = ("local", "dask1", "dask2")
+
+
+def venue_nodes(n_nodes: int, n: int, seed: int) -> list[int]:
+    """``n`` distinct random nodes (seed ``seed``); a smaller ``n`` gives a prefix of a larger one."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [int(v) for v in rng.permutation(n_nodes)[:n]]
+
+
+def places(net: Any, nodes: list[int]) -> list[str]:
+    """The nodes as ``lat,lon`` text, as a planner would type them (7 decimals, about 1 cm)."""
+    lat, lon = net.pieces.node_lat, net.pieces.node_lon
+    return [f"{lat[v]:.7f},{lon[v]:.7f}" for v in nodes]
+
+
+def rows_digest(rows: Any) -> str:
+    """sha1 of the rows in a canonical JSON form (equal digests = equal matrices)."""
+    h = hashlib.sha1()
+    for r in rows:
+        h.update(json.dumps(r, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def extrapolate(matrix_s: float, fixed_s: float, n: int, k: int) -> float:
+    """Whole-matrix seconds from a run of ``k`` of ``n`` origins: the fixed part once, the rest
+    scaled by n / k (origins are independent and drawn at random)."""
+    if k <= 0 or n <= 0:
+        msg = "n and k must be positive"
+        raise ValueError(msg)
+    return fixed_s + max(0.0, matrix_s - fixed_s) * n / k
+
+
+def run_one(args: argparse.Namespace) -> dict[str, Any]:
+    """One configuration in this process (the parent samples our memory)."""
+    from routeplan.boundaries import load_boundaries
+    from routeplan.locate import resolve
+    from routeplan.matrix import MatrixRow, network_path, venue_matrix, venue_matrix_dask
+    from routeplan.network import build_network
+    from routeplan.policy import ExpensePolicy
+
+    t0 = time.perf_counter()
+    bnd = load_boundaries("wpc-2024")
+    net = build_network(args.pbf, bnd, cache_dir=args.cache_dir)
+    load_s = time.perf_counter() - t0
+    nodes = venue_nodes(net.n_nodes, args.n, args.seed)
+    t1 = time.perf_counter()
+    stops = [resolve(p, net, bnd) for p in places(net, nodes)]
+    resolve_s = time.perf_counter() - t1
+    moved = sum(1 for s, v in zip(stops, nodes, strict=True) if s.node != v)
+    n = len(stops)
+    k = min(args.origins or n, n)
+    done: dict[int, list[MatrixRow]] = {}
+    for i in range(k, n):  # origins outside the slice: handed in as done, not computed
+        done[i] = [MatrixRow(origin=i, destination=j, origin_label=stops[i].label, destination_label=stops[j].label,
+                             status="no-route", fastest_s=None, fastest_pence=None, fastest_seats=[], cheapest_s=None,
+                             cheapest_pence=None, cheapest_seats=[], stop_seats=[], stop_pence=0)
+                   for j in range(n) if j != i]
+    policy = ExpensePolicy()
+    cluster_s = 0.0
+    if args.mode == "local":
+        t2 = time.perf_counter()
+        res = venue_matrix(net, stops, policy, done=done, method=args.method)
+        matrix_s = time.perf_counter() - t2
+    else:
+        import logging
+
+        import distributed
+
+        workers = int(args.mode.removeprefix("dask"))
+        t2 = time.perf_counter()
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                           silence_logs=logging.ERROR)
+        client = distributed.Client(cluster)
+        cluster_s = time.perf_counter() - t2
+        try:
+            t3 = time.perf_counter()
+            res = venue_matrix_dask(network_path(net), stops, policy, client=client, done=done, method=args.method)
+            matrix_s = time.perf_counter() - t3
+        finally:
+            client.close()
+            cluster.close()
+    computed = [r for r in res.rows if r["origin"] < k]
+    ok = [r for r in computed if r["status"] == "ok"]
+    saving = sum(1 for r in ok if (r["fastest_pence"] or 0) > (r["cheapest_pence"] or 0))
+    return {"n": n, "origins": k, "pairs": len(computed), "ok_pairs": len(ok), "pairs_cheaper_off_fastest": saving,
+            "load_s": load_s, "resolve_s": resolve_s, "cluster_s": cluster_s, "matrix_s": matrix_s,
+            "venues_snapped_elsewhere": moved, "digest": rows_digest(computed), "net_nodes": net.n_nodes}
+
+
+def _tree_rss_mb(pid: int) -> float:
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return total / 2**20
+
+
+def measure(pbf: Path, cache_dir: Path, n: int, mode: str, origins: int | None, seed: int, method: str,
+            timeout_s: float) -> dict[str, Any]:
+    """Run one configuration in a fresh process; its wall time and the peak RSS of its tree."""
+    cmd = [sys.executable, "-m", "bench.matrix", "--one", "--pbf", str(pbf), "--cache-dir", str(cache_dir), "--n", str(n),
+           "--mode", mode, "--seed", str(seed), "--method", method]
+    if origins:
+        cmd += ["--origins", str(origins)]
+    from bench.run import cpu_pressure_us
+
+    env = dict(os.environ, PYTHONPATH=str(REPO), DASK_LOGGING__DISTRIBUTED="error")
+    import resource
+
+    psi0 = cpu_pressure_us()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO, start_new_session=True)
+    peak = [0.0]
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.5):
+            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+
+    th = threading.Thread(target=watch, daemon=True)
+    th.start()
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.communicate()
+        return {"status": "timeout", "timeout_s": timeout_s, "wall_s": time.perf_counter() - t0, "peak_rss_mb": peak[0]}
+    finally:
+        stop.set()
+        th.join()
+    wall = time.perf_counter() - t0
+    psi1 = cpu_pressure_us()
+    pressure = None if psi0 is None or psi1 is None else (psi1 - psi0) / 1e4 / wall
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)  # every reaped descendant, Dask workers too
+    if proc.returncode != 0:
+        return {"status": "failed", "stderr": err.decode(errors="replace")[-2000:], "wall_s": wall, "peak_rss_mb": peak[0]}
+    res: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    res.update(status="ok", wall_s=wall, peak_rss_mb=peak[0], cpu_pressure_pct=pressure, cpu_s=cpu_s)
+    fixed = res["cluster_s"]
+    res["pairs_per_s"] = res["pairs"] / res["matrix_s"] if res["matrix_s"] > 0 else None
+    whole_pairs = res["n"] * (res["n"] - 1)
+    if res["origins"] < res["n"]:
+        res["extrapolated_matrix_s"] = extrapolate(res["matrix_s"], 0.0, res["n"], res["origins"])
+        res["extrapolated_total_s"] = fixed + res["load_s"] + res["resolve_s"] + res["extrapolated_matrix_s"]
+    else:
+        res["extrapolated_matrix_s"] = res["matrix_s"]
+        res["extrapolated_total_s"] = fixed + res["load_s"] + res["resolve_s"] + res["matrix_s"]
+    res["whole_pairs"] = whole_pairs
+    return res
+
+
+def osrm_table(pbf: Path, cache_dir: Path, n: int, seed: int, workdir: Path) -> dict[str, Any]:
+    """OSRM CH's ``Table`` on the same venues (fastest times only), built like bench/run.py does."""
+    from bench import peers
+    from routeplan.boundaries import load_boundaries
+    from routeplan.network import build_network
+
+    env = peers.ensure_peer_env(workdir / "peers-venv")
+    net = build_network(pbf, load_boundaries("wpc-2024"), cache_dir=cache_dir)
+    pts = [[float(net.pieces.node_lat[v]), float(net.pieces.node_lon[v])] for v in venue_nodes(net.n_nodes, n, seed)]
+    del net
+    built = peers.build_osrm(env, pbf, workdir / "osrm" / f"{pbf.name.split('.')[0]}-ch", "CH")
+    if built["status"] != "ok":
+        return {"status": built["status"]}
+    ans = peers.query(env, {"engine": "osrm", "path": built["path"], "algorithm": "CH", "pairs": [], "table": {"points": pts, "repeat": 3}})
+    best = min(ans["table"], key=lambda t: t["seconds"])
+    return {"status": "ok", "n": n, "seconds": best["seconds"], "found": best["found"], "pairs": best["pairs"], "repeats": len(ans["table"])}
+
+
+def fmt(x: Any, nd: int = 1) -> str:
+    if x is None:
+        return "–"
+    return f"{x:,.{nd}f}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The "Venue matrix" section from matrix.json."""
+    lines = [HEADING, "",
+             (f"Generated by `python -m bench.matrix` ({results.get('date', '?')[:10]}, git {results.get('git_sha', '?')[:10]}); raw numbers in `bench/results/matrix.json`. "
+              "`routeplan.matrix` (method `pairwise`: one Dijkstra per origin for the fastest times, the exact goal-directed label search per pair for the cheapest charge) "
+              "on random network nodes given as `lat,lon` (seed 0; the 100 venues are the first 100 of the 300), £461/seat/day, motorways exempt. "
+              "local = `venue_matrix` in one process; dask N = `venue_matrix_dask` on a LocalCluster of N single-threaded worker processes (each loads the cached network once). "
+              "Wall = the whole process: Python start, load the cached network, resolve the venues, start the cluster, the matrix. Peak RSS = the process tree (parent and workers), sampled every 0.5 s. "
+              "CPU s = user + system time of the run's process and every worker (`getrusage` of reaped children): on a shared machine pairs per CPU second is the steadier rate "
+              "(it counts the fixed costs too, so it understates the matrix's own rate)."),
+             "",
+             "| network | venues | mode | origins run | pairs run | matrix s | pairs/s | cluster start s | network load s | whole matrix s (wall, extrapolated if sliced) | peak RSS MB | rows equal to local | CPU s (all processes) | pairs per CPU s | CPU pressure % |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results.get("runs", []):
+        label = r["dataset"] + (" (GENERATED)" if r.get("generated") else "")
+        if r.get("status") != "ok":
+            lines.append(f"| {label} | {r['n']}×{r['n']} | {r['mode']} | {r.get('origins_asked') or r['n']} | – | {r.get('status')} after {fmt(r.get('wall_s'), 0)} s | – | – | – | – | {fmt(r.get('peak_rss_mb'), 0)} | – | – | – | – |")
+            continue
+        sliced = r["origins"] < r["n"]
+        whole = f"{fmt(r['extrapolated_total_s'], 0)}{' (extrapolated ×' + fmt(r['n'] / r['origins'], 1) + ')' if sliced else ''}"
+        lines.append(f"| {label} | {r['n']}×{r['n']} | {r['mode']} | {r['origins']} | {r['pairs']:,} | {fmt(r['matrix_s'])} | {fmt(r['pairs_per_s'], 0)} | "
+                     f"{fmt(r['cluster_s'])} | {fmt(r['load_s'])} | {whole} | {fmt(r['peak_rss_mb'], 0)} | {r.get('equal_to_local', '–')} | {fmt(r.get('cpu_s'), 0)} | {fmt(r['pairs'] / r['cpu_s'] if r.get('cpu_s') else None, 0)} | {fmt(r.get('cpu_pressure_pct'), 0)} |")
+    for t in results.get("osrm_table", []):
+        if t.get("status") == "ok":
+            lines += ["", (f"Reference: OSRM CH's `Table` on the same {t['n']} venues of {t['dataset']} (fastest times only, no charges, in-process, best of {t['repeats']}): "
+                          f"{fmt(t['seconds'], 2)} s for {t['pairs']:,} pairs ({t['found']:,} found).")]
+    for note in results.get("notes", []):
+        lines += ["", note]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(results: dict[str, Any], path: Path) -> None:
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(mdsplice.replace_section(old, markdown(results), before=("## Whole days",)), encoding="utf-8")
+
+
+def _git_sha() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--pbf", type=Path)
+    ap.add_argument("--n", type=int)
+    ap.add_argument("--mode", choices=MODES, default="local")
+    ap.add_argument("--dataset", action="append", default=[], help="NAME=PATH.osm.pbf (repeatable)")
+    ap.add_argument("--venues", default="100,300")
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--origins", type=int, help="run only this many origins and extrapolate (all their destinations)")
+    ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/rp-days/cache"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--method", default="pairwise")
+    ap.add_argument("--timeout", type=float, default=3600.0)
+    ap.add_argument("--osrm-table", action="store_true")
+    ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "routeplan-bench")
+    ap.add_argument("--note", action="append", default=[])
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "matrix.json")
+    ap.add_argument("--markdown", type=Path, default=REPO / "docs" / "benchmarks.md")
+    ap.add_argument("--markdown-only", action="store_true")
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args)))
+        return
+    results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {"runs": [], "osrm_table": []}
+    if args.markdown_only:
+        write_markdown(results, args.markdown)
+        return
+    results.update(date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), git_sha=_git_sha())
+    if args.note:
+        results["notes"] = args.note
+    for spec in args.dataset:
+        name, path = spec.split("=", 1)
+        pbf = Path(path)
+        generated = Path(str(pbf) + ".json").is_file()
+        for n in (int(x) for x in args.venues.split(",")):
+            for mode in args.modes.split(","):
+                print(f"[{name} {n}x{n} {mode}{' origins ' + str(args.origins) if args.origins else ''}]", file=sys.stderr, flush=True)
+                r = measure(pbf, args.cache_dir, n, mode, args.origins, args.seed, args.method, args.timeout)
+                r.update(dataset=name, generated=generated, n=n, mode=mode, origins_asked=args.origins, method=args.method,
+                         date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                local = next((x for x in results["runs"] if x["dataset"] == name and x["n"] == n and x["mode"] == "local"
+                              and x.get("status") == "ok" and x.get("origins") == r.get("origins")), None)
+                if mode == "local":
+                    r["equal_to_local"] = "–"
+                elif r.get("status") == "ok" and local is not None:
+                    r["equal_to_local"] = "yes" if local["digest"] == r["digest"] else "**NO**"
+                results["runs"] = [x for x in results["runs"] if not (x["dataset"] == name and x["n"] == n and x["mode"] == mode)] + [r]
+                print(f"  {r.get('status')}: matrix {fmt(r.get('matrix_s'))} s, {fmt(r.get('pairs_per_s'), 0)} pairs/s, "
+                      f"peak {fmt(r.get('peak_rss_mb'), 0)} MB, whole {fmt(r.get('extrapolated_total_s'), 0)} s", file=sys.stderr, flush=True)
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps(results, indent=1))
+        if args.osrm_table:
+            for n in (int(x) for x in args.venues.split(",")):
+                t = osrm_table(pbf, args.cache_dir, n, args.seed, args.workdir)
+                t["dataset"] = name
+                results["osrm_table"] = [x for x in results.get("osrm_table", []) if not (x.get("dataset") == name and x.get("n") == n)] + [t]
+                args.out.write_text(json.dumps(results, indent=1))
+    write_markdown(results, args.markdown)
+    print(f"wrote {args.out} and {args.markdown}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
