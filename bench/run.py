@@ -179,7 +179,9 @@ def run_queries(net: Any, pairs: list[tuple[int, int]]) -> dict[str, Any]:
         times.append(fp[0])
         costs.append(front[0].cost)
         fast_costs.append(ub)
+    ch = run_ch_queries(net, pairs, times)
     return {
+        **ch,
         "fastest_ms": {"p50": pct(fast_ms, 50), "p95": pct(fast_ms, 95), "max": max(fast_ms)},
         "cheapest_ms": {"p50": pct(cheap_ms, 50), "p95": pct(cheap_ms, 95), "max": max(cheap_ms) if cheap_ms else None},
         "fastest_cpu_ms": {"p50": pct(fast_cpu, 50), "p95": pct(fast_cpu, 95)},
@@ -189,6 +191,36 @@ def run_queries(net: Any, pairs: list[tuple[int, int]]) -> dict[str, Any]:
         "mean_cheapest_cost_gbp": float(np.mean(costs)) / 100 if costs else None,
         "mean_fastest_cost_gbp": float(np.mean(fast_costs)) / 100 if fast_costs else None,
         "_times": times,
+    }
+
+
+def run_ch_queries(net: Any, pairs: list[tuple[int, int]], times: list[float | None]) -> dict[str, Any]:
+    """The fastest route by the contraction hierarchy (what ``plan_leg`` uses from
+    ``routing.CH_MIN_NODES`` road nodes), its one-off build ("customise", in this process: time and
+    RSS growth) and a check against the A* times of the same pairs."""
+    import resource
+
+    from routeplan.kernels.ch import ch_query
+
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    a = time.perf_counter()
+    ch = net.ch()
+    build_s = time.perf_counter() - a
+    grew = max(0.0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss0)
+    ws = net.ch_workspace
+    ch_query(ch, *pairs[0], ws)  # JIT warm-up
+    ms, cpu, bad = [], [], 0
+    for (s, t), ref in zip(pairs, times, strict=True):
+        ca, a = time.thread_time(), time.perf_counter()
+        got = ch_query(ch, s, t, ws)
+        ms.append((time.perf_counter() - a) * 1e3)
+        cpu.append((time.thread_time() - ca) * 1e3)
+        if (got is None) != (ref is None) or (got is not None and ref is not None and abs(got[0] - ref) > 1e-9 * max(1.0, ref)):
+            bad += 1
+    return {
+        "fastest_ch_ms": {"p50": pct(ms, 50), "p95": pct(ms, 95), "max": max(ms)},
+        "fastest_ch_cpu_ms": {"p50": pct(cpu, 50), "p95": pct(cpu, 95)},
+        "ch": {"build_s": build_s, "peak_rss_growth_mb": grew, "mb": ch.nbytes / 2**20, "time_mismatches": bad},
     }
 
 
@@ -338,23 +370,40 @@ def cpu_table(results: dict[str, Any]) -> list[str]:
         return "–" if not d or d.get("p50") is None else f"{fmt(d['p50'], 2)} / {fmt(d['p95'], 2)}"
 
     out = ["**CPU time per query** (p50 / p95 ms of the querying thread's CPU time, `time.thread_time`; the shared machine's load inflates it far less than wall time):", "",
-           "| network | our fastest | our cheapest | Valhalla | OSRM CH | OSRM MLD | our fastest p50 ÷ OSRM CH p50 (CPU) |", "|---|---|---|---|---|---|---|"]
+           "| network | our fastest A* | our fastest CH | our cheapest | Valhalla | OSRM CH | OSRM MLD | our fastest p50 ÷ OSRM CH p50 (CPU) |", "|---|---|---|---|---|---|---|---|"]
     for name, r in ds.items():
         q = r["queries"]
         ch = _peer(r, "osrm-ch").get("route_cpu_ms")
-        x = ratio(q["fastest_cpu_ms"]["p50"], (ch or {}).get("p50"))
-        out.append(f"| {name} | {cell(q['fastest_cpu_ms'])} | {cell(q['cheapest_cpu_ms'])} | {cell(_peer(r, 'valhalla').get('route_cpu_ms'))} | "
+        ours = q.get("fastest_ch_cpu_ms") or q["fastest_cpu_ms"]
+        x = ratio(ours["p50"], (ch or {}).get("p50"))
+        out.append(f"| {name} | {cell(q['fastest_cpu_ms'])} | {cell(q.get('fastest_ch_cpu_ms'))} | {cell(q['cheapest_cpu_ms'])} | {cell(_peer(r, 'valhalla').get('route_cpu_ms'))} | "
                    f"{cell(ch)} | {cell(_peer(r, 'osrm-mld').get('route_cpu_ms'))} | {fmt(x, 2)} |")
     return [*out, ""]
+
+
+def _our_fastest(q: dict[str, Any]) -> tuple[dict[str, float], str]:
+    """Our fastest-route latency as a planner gets it: the contraction hierarchy where it was
+    measured (plan_leg uses it on large networks), else A*."""
+    if q.get("fastest_ch_ms"):
+        return q["fastest_ch_ms"], "CH"
+    return q["fastest_ms"], "A*"
+
+
+def _ch_cell(q: dict[str, Any]) -> str:
+    c = q.get("ch")
+    if not c:
+        return "–"
+    bad = f", **{c['time_mismatches']} times differ from A***" if c.get("time_mismatches") else ""
+    return f"{fmt(q['fastest_ch_ms']['p50'], 3)} / {fmt(q['fastest_ch_ms']['p95'], 3)} ({fmt(c['build_s'])} s, {fmt(c['mb'], 0)} MB{bad})"
 
 
 def main_table(results: dict[str, Any]) -> list[str]:
     """One row per network: builds (s / peak MB) and queries (p50 / p95 ms, routes found) of all engines."""
     rows = [
         ("| network | nodes | edges | our build s / peak MB | Valhalla build s / peak MB | OSRM CH build s / peak MB | OSRM MLD build s / peak MB "
-        "| our fastest p50 / p95 ms | our cheapest p50 / p95 ms | Valhalla p50 / p95 ms (found) | OSRM CH p50 / p95 ms (found) "
+        "| our fastest A* p50 / p95 ms | our fastest CH p50 / p95 ms (CH build s, MB) | our cheapest p50 / p95 ms | Valhalla p50 / p95 ms (found) | OSRM CH p50 / p95 ms (found) "
         "| OSRM MLD p50 / p95 ms (found) | our fastest p50 ÷ OSRM CH p50 | median time diff vs Valhalla / OSRM CH |"),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["datasets"].items():
         b, q = r["build"], r["queries"]
@@ -362,10 +411,10 @@ def main_table(results: dict[str, Any]) -> list[str]:
         v, ch, mld = _peer(r, "valhalla"), _peer(r, "osrm-ch"), _peer(r, "osrm-mld")
         kind = {"grid": "GENERATED grid", "realistic": "GENERATED realistic"}.get(r.get("kind", ""), "GENERATED") if r["generated"] else ""
         label = name + (f" ({kind})" if kind else "") + (" ²" if _legacy(r) else "")
-        rq = ratio(q["fastest_ms"]["p50"], (ch.get("route_ms") or {}).get("p50"))
+        rq = ratio(_our_fastest(q)[0]["p50"], (ch.get("route_ms") or {}).get("p50"))
         rows.append(
             f"| {label} | {b['nodes']:,} | {b['edges']:,} | {fmt(b['wall_s'])} / {fmt(b['peak_rss_mb'], 0)} | {_peer_build(v)} | {_peer_build(ch)} | {_peer_build(mld)} | "
-            f"{fmt(q['fastest_ms']['p50'], 2)} / {fmt(q['fastest_ms']['p95'], 2)} | {fmt(q['cheapest_ms']['p50'], 2)} / {fmt(q['cheapest_ms']['p95'], 2)} | "
+            f"{fmt(q['fastest_ms']['p50'], 2)} / {fmt(q['fastest_ms']['p95'], 2)} | {_ch_cell(q)} | {fmt(q['cheapest_ms']['p50'], 2)} / {fmt(q['cheapest_ms']['p95'], 2)} | "
             f"{_peer_query(v, n)} | {_peer_query(ch, n)} | {_peer_query(mld, n)} | {fmt(rq, 2)} | {_diff(v)} / {_diff(ch)} |"
         )
     return rows
@@ -472,10 +521,11 @@ def targets_section(results: dict[str, Any]) -> list[str]:
             line("3. whole-leg p95 ≤ 2× fastest p95", name, f"{fmt(q['cheapest_ms']['p95'], 1)} / {fmt(q['fastest_ms']['p95'], 1)} ms = {fmt(x, 2)}×",
                  None if x is None else x <= 2)
         ch = _peer(r, "osrm-ch")
-        x = ratio(q["fastest_ms"]["p50"], (ch.get("route_ms") or {}).get("p50"))
+        ours, how = _our_fastest(q)
+        x = ratio(ours["p50"], (ch.get("route_ms") or {}).get("p50"))
         if x is not None:
             line("4. fastest p50 ≤ 3× OSRM CH p50" + ("" if r.get("kind") == "realistic" else " (the target is set on the realistic stand-in)"), name,
-                 f"{fmt(q['fastest_ms']['p50'], 2)} / {fmt(ch['route_ms']['p50'], 2)} ms = {fmt(x, 2)}×", x <= 3)
+                 f"{fmt(ours['p50'], 2)} ({how}) / {fmt(ch['route_ms']['p50'], 2)} ms = {fmt(x, 2)}×", x <= 3)
         if v.get("status") == "ok":
             if not r["generated"]:
                 x = ratio(b["wall_s"], v["build_s"])

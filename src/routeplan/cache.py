@@ -28,7 +28,7 @@ from routeplan.errors import DataError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("boundaries", "network", "landmarks", "cells", "overlay", "postcodes")
+KINDS = ("boundaries", "network", "landmarks", "cells", "overlay", "ch", "postcodes")
 TMP_KIND = "tmp"
 CHECKSUM = "__sha256__"
 EXT = "npz"

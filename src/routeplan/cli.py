@@ -389,7 +389,7 @@ def route(**o: Any) -> None:
         prog.close()
         origin = resolve(o["origin"], net, bnd, max_snap_m=o["max_snap"])
         dest = resolve(o["destination"], net, bnd, max_snap_m=o["max_snap"])
-        _prepare_overlay(net, policy, o)
+        _prepare_overlay(net, policy, o, prog)
         leg = plan_leg(
             net, origin, dest, policy,
             already_charged=tuple(o["already_charged"]),
@@ -673,16 +673,24 @@ def _tour_text(net: Any, tour: Any) -> str:
     return "".join(f"{ln}\n" for ln in lines)
 
 
-def _prepare_overlay(net: Any, policy: Any, o: dict[str, Any]) -> None:
-    """Say so before the one-off cell overlay "customise" (minutes on a national network, then
-    cached on disk), so a planner is not left waiting on a silent first query."""
-    from routeplan.routing import OVERLAY_MIN_NODES
+def _prepare_overlay(net: Any, policy: Any, o: dict[str, Any], prog: _Progress | None = None) -> None:
+    """Say so before the one-off "customise" steps (the cell overlay and the contraction
+    hierarchy: minutes on a national network, then cached on disk), so a planner is not left
+    waiting on a silent first query."""
+    from routeplan.routing import CH_MIN_NODES, OVERLAY_MIN_NODES
 
+    say = not (o["quiet"] or o["as_json"])
     if o["engine"] == "overlay" or (o["engine"] == "fast" and net.n_nodes >= OVERLAY_MIN_NODES):
         exempt = frozenset(policy.exempt_classes)
-        if exempt not in net.__dict__.get("_overlay_cache", {}) and not (o["quiet"] or o["as_json"]):
+        if exempt not in net.__dict__.get("_overlay_cache", {}) and say:
             click.echo(f"constituency-cell overlay for {net.n_nodes:,} road nodes: loading it, or building it once (cached)", err=True)
         net.overlay(exempt)
+    if o["engine"] == "fast" and net.n_nodes >= CH_MIN_NODES and "_ch" not in net.__dict__:
+        if say:
+            click.echo(f"contraction hierarchy for {net.n_nodes:,} road nodes (fastest routes): loading it, or building it once (cached)", err=True)
+        net.ch(progress=None if prog is None else (lambda done, total: prog("contracting nodes", done, total)))
+        if prog is not None:
+            prog.close()
 
 
 # -- synth ---------------------------------------------------------------------------------------

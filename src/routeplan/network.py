@@ -233,6 +233,42 @@ class Network:
             rcache.write_npz(rcache.path_for("landmarks", key, root), {"from_l": lf, "to_l": lt, "landmarks": lm}, compress=False)
         return lf, lt
 
+    def ch(self, *, progress: Callable[[int, int], None] | None = None) -> Any:
+        """Contraction hierarchy of the travel times (:mod:`routeplan.kernels.ch`) for the fastest
+        route at national scale.
+
+        Policy-independent like the landmarks (a hard-avoid list removes roads, which the
+        hierarchy cannot; callers fall back to A* then), so it is built once per network
+        ("customise") and cached on disk beside it, keyed on the network and the kernel's code.
+        """
+        cached = self.__dict__.get("_ch")
+        if cached is not None:
+            return cached
+        from routeplan.kernels.ch import ContractionHierarchy, build_ch
+
+        net_key, root = self.meta.get("cache_key"), self.meta.get("cache_dir")
+        key = rcache.make_key("ch", str(net_key), _code_fingerprint(_CH_MODULES))
+        c = self._csr
+        ch = None
+        if net_key and root:
+            got = rcache.load("ch", key, root)
+            ch = ContractionHierarchy.from_arrays(got) if got is not None else None
+            if ch is not None and (ch.n_nodes != self.n_nodes or ch.n_edges != c["heads"].shape[0]):
+                ch = None
+        if ch is None:
+            ch = build_ch(c["indptr"], c["heads"], c["time_s"], progress=progress)
+            if net_key and root:
+                rcache.write_npz(rcache.path_for("ch", key, root), ch.arrays(), compress=False)
+        self.__dict__["_ch"] = ch
+        return ch
+
+    @cached_property
+    def ch_workspace(self) -> Any:
+        """Scratch arrays for :func:`routeplan.kernels.ch.ch_query` on this network (one thread)."""
+        from routeplan.kernels.ch import CHWorkspace
+
+        return CHWorkspace(self.n_nodes)
+
     @property
     def inv_vmax(self) -> float:
         """1 / the top speed (s/m): straight-line distance times this bounds any travel time."""
@@ -331,9 +367,11 @@ class Network:
             raise DataError(msg) from exc
 
 
+_SHAPE_ARRAYS = ("geom_ptr", "geom_lon", "geom_lat")
 _BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py", "kernels/components.py")
 _LANDMARK_MODULES = ("kernels/landmarks.py", "kernels/dijkstra.py")
 _OVERLAY_MODULES = ("kernels/overlay_cells.py", "policy.py")
+_CH_MODULES = ("kernels/ch.py",)
 
 
 def _code_fingerprint(modules: tuple[str, ...] = _BUILD_MODULES) -> str:

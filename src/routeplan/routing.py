@@ -43,6 +43,9 @@ OVERLAY_MIN_NODES = 50_000
 # vs "hybrid": realistic GENERATED region 226k nodes 43/146 vs 49/166, gb 1.3M 87/704 vs 102/709;
 # grid gb 3.2M 45/120 vs 62/143; grid region 364k 30/57 vs 24/65; grid county 79k 56/76 vs 17/71).
 OVERLAY_TREES_FIRST_NODES = 200_000
+# "fast" finds the fastest route in the contraction hierarchy (:mod:`routeplan.kernels.ch`) from
+# this many road nodes up; it is built once per network and cached, like the overlay.
+CH_MIN_NODES = 200_000
 # Limits on the trade-off parameters: beyond them a value is a typo, not a plan.
 MAX_EXTRA_MINUTES = 24 * 60
 MAX_DETOUR_PERCENT = 1000
@@ -194,6 +197,7 @@ def plan_leg(
     timings = {"compile_s": time.perf_counter() - t0}
     allowed = net.allowed_mask(frozenset(policy.exempt_classes), comp.label_charge)
 
+    use_ch = engine == "fast" and net.n_nodes >= CH_MIN_NODES
     if engine == "fast":
         engine = "overlay" if net.n_nodes >= OVERLAY_MIN_NODES else "flat"
     t0 = time.perf_counter()
@@ -204,7 +208,17 @@ def plan_leg(
             origin.node, destination.node, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace,
         )
         timings["overlay_s"] = time.perf_counter() - t0
-        fast = query.fastest(goal_directed=net.n_nodes < OVERLAY_TREES_FIRST_NODES)
+        if use_ch and not bool((comp.label_charge == AVOID).any()):
+            # The hierarchy knows travel times only: with a hard-avoid list the overlay's own
+            # search (which drops the avoided cells) answers instead.
+            from routeplan.kernels.ch import ch_query
+
+            t1 = time.perf_counter()
+            ch = net.ch()
+            timings["ch_s"] = time.perf_counter() - t1
+            fast = ch_query(ch, origin.node, destination.node, net.ch_workspace)
+        else:
+            fast = query.fastest(goal_directed=net.n_nodes < OVERLAY_TREES_FIRST_NODES)
     else:
         fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, destination.node, allowed, xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace)
     timings["fastest_s"] = time.perf_counter() - t0
