@@ -13,13 +13,18 @@ import osmium
 import pytest
 from datapaths import NEWPORT, RUTLAND
 
+import routeplan.osm as osm_mod
 from routeplan.osm import (
     NOT_PLACES,
     PLACE_KEYS,
     SOURCE_TAG,
     OsmRoads,
     _centroid,
+    _opl_lines,
+    _opl_refs,
+    _opl_tags,
     _parse_opl_block,
+    _parse_opl_block_numba,
     break_place_kind,
     read_osm,
     road_label,
@@ -208,14 +213,55 @@ def test_progress_counts_bytes_over_both_passes(edge_file: Path) -> None:
         assert done == sorted(done) and all(t == passes * size for _, t in calls)
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("path", [NEWPORT], ids=["newport"])
+def test_one_pass_variants_read_as_before(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-pass reader with pyosmium's public tag look-up (no private fast path) and with the
+    numba OPL parser (as for a large file) gives the oracle's arrays too."""
+    profile = CoachProfile()
+    ref = reference_read(path, profile)
+    monkeypatch.setattr(osm_mod, "_FAST_TAGS", False)
+    monkeypatch.setattr(osm_mod, "NUMBA_OPL_BYTES", 0)
+    assert_same(read_osm(path, profile, two_pass=False), ref)
+
+
+@pytest.mark.integration
+def test_two_pass_with_colliding_hashes_reads_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two-pass reader judges each distinct tag list once, grouping lines by a hash of their
+    tags; when every line gets the same hash the byte comparison must still keep them apart."""
+    real = osm_mod._opl_lines
+
+    def one_hash(data: bytes) -> tuple[np.ndarray, ...]:
+        kind, oid, span, fix, ok, digest, named = real(data)
+        return kind, oid, span, fix, ok, np.zeros_like(digest), named
+
+    monkeypatch.setattr(osm_mod, "_opl_lines", one_hash)
+    profile = CoachProfile()
+    assert_same(read_osm(NEWPORT, profile, two_pass=True), reference_read(NEWPORT, profile))
+
+
+def test_edge_cases_with_colliding_hashes(edge_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = osm_mod._opl_lines
+
+    def one_hash(data: bytes) -> tuple[np.ndarray, ...]:
+        kind, oid, span, fix, ok, digest, named = real(data)
+        return kind, oid, span, fix, ok, np.zeros_like(digest), named
+
+    monkeypatch.setattr(osm_mod, "_opl_lines", one_hash)
+    profile = CoachProfile()
+    assert_same(read_osm(edge_file, profile, two_pass=True), reference_read(edge_file, profile))
+
+
+@pytest.mark.parametrize("parse", [_parse_opl_block, _parse_opl_block_numba], ids=["numpy", "numba"])
 @pytest.mark.parametrize("text", [
     "w1 T Nn1x-1.5y51.25,n2x-1.0000001y51,n3xy,n4x0.1y-0.0000002\n",
     "w77 Thighway=primary,name=A%20%b Nn123456789012x-179.9999999y-89.9999999\n",
     "n5 T x1 y2\nw2 T N\nw3 Tx=y Nn9x0y0,n10x180y90\n",
+    "w4 T Nn1x-0.5y-0.5,n2xy0,n3x1y\n",
 ])
-def test_opl_parser_matches_python(text: str) -> None:
-    """The vectorised OPL parser against a plain Python reading of the same lines."""
-    way_id, n_valid, ref, lon, lat = _parse_opl_block(text.encode())
+def test_opl_parser_matches_python(text: str, parse: object) -> None:
+    """The OPL parsers (numpy's vectorised one, numba's loop) against a plain Python reading."""
+    way_id, n_valid, ref, lon, lat = parse(text.encode())  # type: ignore[operator]
     want_ids, want_n, want_ref, want_lon, want_lat = [], [], [], [], []
     for line in text.splitlines():
         if not line.startswith("w"):
@@ -234,3 +280,40 @@ def test_opl_parser_matches_python(text: str) -> None:
         want_n.append(k)
     assert way_id.tolist() == want_ids and n_valid.tolist() == want_n
     assert ref.tolist() == want_ref and lon.tolist() == want_lon and lat.tolist() == want_lat
+
+
+TRICKY_TAGS = [
+    {"name": "A b,c=d%e@f\u00e9\u00a0\u00df \u4e2d", "highway": "bus_stop"},
+    {"name": "%20%", "x y": "1,2", "": "empty key", "k": ""},
+    {},
+    {"building": "yes", "name": "Ty Coch \u0175", "name:cy": "T\u0177"},
+]
+
+
+def test_opl_lines_and_tags_round_trip(tmp_path: Path) -> None:
+    """Objects written by libosmium as OPL come back with their ids, tags (escapes undone),
+    locations and node refs; an unlocated node is marked so."""
+    opl = tmp_path / "t.opl"
+    writer = osmium.SimpleWriter(osmium.io.File(str(opl), "opl,add_metadata=false"), overwrite=True)
+    locs = [(-3.0000001, 51.5), (0.0, -0.0000002), (179.9999999, -89.9999999), (1.25, 2.0)]
+    for i, (tags, loc) in enumerate(zip(TRICKY_TAGS, locs, strict=True)):
+        writer.add_node(osmium.osm.mutable.Node(id=10 + i, location=loc, tags=tags))
+    writer.add_node(osmium.osm.mutable.Node(id=20, tags={"name": "nowhere", "place": "hamlet"}))
+    ways = [(5, [1, 2, 3]), (6, []), (7, [123456789012])]
+    for (wid, refs), tags in zip(ways, TRICKY_TAGS, strict=False):
+        writer.add_way(osmium.osm.mutable.Way(id=wid, nodes=refs, tags=tags))
+    writer.close()
+    data = opl.read_bytes()
+    kind, oid, span, fix, ok, digest, named = _opl_lines(data)
+    assert kind.tolist() == [0] * 5 + [1] * 3
+    assert oid.tolist() == [10, 11, 12, 13, 20, 5, 6, 7]
+    got = [_opl_tags(data[a:b]) for a, b in span[:, 2:4].tolist()]
+    assert got == [*TRICKY_TAGS, {"name": "nowhere", "place": "hamlet"}, *TRICKY_TAGS[:3]]
+    assert named.tolist() == [("name" in t) for t in got]
+    assert ok.tolist() == [True] * 4 + [False] * 4
+    want = np.round(np.array(locs) * 1e7).astype(np.int64)
+    np.testing.assert_array_equal(fix[:4], want)
+    assert (fix[:4] / 1e7).tolist() == [list(loc) for loc in locs]  # as osmium.osm.Location gives them
+    assert digest[0] == digest[5] and digest[1] == digest[6] and digest[0] != digest[1]  # same tags, same hash
+    ref, cnt = _opl_refs(data, span[5:, 4], span[5:, 5])
+    assert cnt.tolist() == [3, 0, 1] and ref.tolist() == [1, 2, 3, 123456789012]
