@@ -367,7 +367,7 @@ class Network:
             raise DataError(msg) from exc
 
 
-_SHAPE_ARRAYS = ("geom_ptr", "geom_lon", "geom_lat")
+_NOT_FOR_LANDMARKS = ("geom_ptr", "geom_lon", "geom_lat", "cell", "flag")  # pieces arrays the landmark search never reads
 _BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py", "kernels/components.py")
 _LANDMARK_MODULES = ("kernels/landmarks.py", "kernels/dijkstra.py")
 _OVERLAY_MODULES = ("kernels/overlay_cells.py", "policy.py")
@@ -440,18 +440,35 @@ def build_network(
         hit.meta.update(cache="hit", cache_dir=str(entry.parent), osm_file=osm_path.name)
         check_coverage(hit, limit)
         return hit
-    roads = read_osm(osm_path, profile, progress=stage(f"reading {osm_path.name} (ways)"))
+    # In a list that assemble() takes it from: its reference is then the only one, and it drops
+    # the extract's nodes and way refs once the roads are split (not needed by the overlay).
+    roads = [read_osm(osm_path, profile, progress=stage(f"reading {osm_path.name} (ways)"))]
     release_freed_memory()  # libosmium's buffers and location index
-    meta = {"cache_key": key, "osm_file": osm_path.name, "osm_sha256": osm_sha, "generated": roads.generated}
-    net = assemble(roads, boundaries, profile=profile, params=params, meta=meta, progress=progress)
-    del roads  # every node of the extract's roads (the network keeps its own): not needed for landmarks
+    meta = {"cache_key": key, "osm_file": osm_path.name, "osm_sha256": osm_sha, "generated": roads[0].generated}
+    net = assemble(roads.pop(), boundaries, profile=profile, params=params, meta=meta, progress=progress)
     check_coverage(net, limit)
     release_freed_memory()  # the overlay's geometry objects
     if cache:
         net.save(entry)
         net.meta["cache_dir"] = str(entry.parent)
         say("computing landmarks", 0, None)
-        _ = net.landmarks  # "customise": the policy-independent A* bounds, cached beside the network
+        # "customise": the policy-independent A* bounds, cached beside the network.  The pieces'
+        # shape points and cells play no part in them: they wait in the file just written
+        # meanwhile (the search's arrays plus them were the build's peak memory).
+        pc = net.pieces
+        for k in _NOT_FOR_LANDMARKS:
+            setattr(pc, k, np.zeros(0, dtype=getattr(pc, k).dtype))
+        release_freed_memory()
+        try:
+            _ = net.landmarks
+            # Not kept in memory either (8 x 2 x nodes floats, 410 MB on the GB preset): a query
+            # reads them back from the cache when it needs them.
+            del _, net.landmarks
+            release_freed_memory()
+        finally:
+            with np.load(entry, allow_pickle=False) as z:
+                for k in _NOT_FOR_LANDMARKS:
+                    setattr(pc, k, z[f"p_{k}"])
         say("done", 1, 1)
     net.meta["cache"] = "miss" if cache else "off"
     return net
@@ -519,13 +536,23 @@ def assemble(
     meta: dict[str, Any],
     progress: Callable[[str, int, int | None], None] | None = None,
 ) -> Network:
-    """Coach roads -> segments -> largest SCC -> overlay -> :class:`Network` (no I/O)."""
+    """Coach roads -> segments -> largest SCC -> overlay -> :class:`Network` (no I/O).
+
+    Drops its reference to ``roads`` once they are split: a caller that hands over its only
+    one frees the extract's node arrays before the overlay.
+    """
     say = progress or (lambda _stage, _done, _total: None)
     say("building the coach graph", 0, None)
-    seg = largest_scc(split_ways(roads))
+    way_id, way_class, way_kph, way_name = roads.way_id, roads.way_class, roads.way_kph, roads.way_name
+    places, skipped_ways = roads.places, roads.skipped_ways
+    seg = split_ways(roads)
+    del roads
+    seg = largest_scc(seg)
+    release_freed_memory()  # the SCC search's graph
     name = f"overlaying {boundaries.name} (segments)"
     say(name, 0, None)
     pieces = overlay(seg, boundaries, params, progress=lambda d, t: say(name, d, t))
+    del seg
     say("done", 1, 1)
     meta = {
         **meta,
@@ -534,18 +561,18 @@ def assemble(
         "boundary_attribution": boundaries.attribution,
         "profile": asdict(profile),
         "overlay": asdict(params),
-        "skipped_ways": roads.skipped_ways,
+        "skipped_ways": skipped_ways,
     }
     meta["road_km"], meta["outside_km"] = road_coverage(pieces)
     return Network(
         pieces=pieces,
-        way_id=roads.way_id,
-        way_class=roads.way_class,
-        way_kph=roads.way_kph,
-        way_name=roads.way_name,
+        way_id=way_id,
+        way_class=way_class,
+        way_kph=way_kph,
+        way_name=way_name,
         cell_codes=boundaries.codes,
         cell_names=boundaries.names,
-        places=roads.places,
+        places=places,
         meta=meta,
     )
 

@@ -32,12 +32,13 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 
-from routeplan.boundaries import Boundaries, from_bng, to_bng
+from routeplan.boundaries import Boundaries, from_bng, release_freed_memory, to_bng
 from routeplan.errors import ConfigError
 from routeplan.graph import Segments, concat_ranges
 from routeplan.kernels.components import weak_components
@@ -49,6 +50,7 @@ OUTSIDE_SNAPPED = 1
 OUTSIDE = 2
 MAX_INCURSION_TOL_M = 1000.0
 MAX_OUTSIDE_SNAP_M = 50_000.0
+LINE_BLOCK = 1 << 18  # segments made into GEOS lines at a time
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,17 @@ def _to_global(cell: npt.NDArray[np.int64], keep_idx: npt.NDArray[np.int64]) -> 
     return np.where(cell >= 0, keep_idx[np.maximum(cell, 0)], -1).astype(np.int32)
 
 
+_G = TypeVar("_G", bound=np.generic)
+
+
+def _take_then(src: npt.NDArray[_G], idx: npt.NDArray[np.int64], tail: npt.NDArray[_G]) -> npt.NDArray[_G]:
+    """``np.concatenate([src[idx], tail])`` without the temporary ``src[idx]``."""
+    out = np.empty(idx.shape[0] + tail.shape[0], dtype=np.result_type(src.dtype, tail.dtype))
+    np.take(src, idx, out=out[: idx.shape[0]])
+    out[idx.shape[0] :] = tail
+    return out
+
+
 def _cut_coords(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], cum: npt.NDArray[np.float64], d0: float, d1: float) -> npt.NDArray[np.float64]:
     """Coordinates of the part of a polyline between distances ``d0`` and ``d1``."""
     inner = np.flatnonzero((cum > d0) & (cum < d1))
@@ -173,13 +186,19 @@ def _cut_coords(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], cum: npt
     return np.column_stack([xs, ys])
 
 
+def _lines(gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64], ptr: npt.NDArray[np.int64], which: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+    """Segments ``which`` as GEOS linestrings (coordinates ``gx/gy[ptr[s]:ptr[s+1]]``)."""
+    starts, ends = ptr[:-1][which], ptr[1:][which]
+    idx = concat_ranges(starts, ends)
+    lines: npt.NDArray[np.object_] = shapely.linestrings(np.column_stack([gx[idx], gy[idx]]), indices=np.repeat(np.arange(which.shape[0]), ends - starts))
+    return lines
+
+
 def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParams(), *, progress: Callable[[int, int | None], None] | None = None) -> Pieces:
     """Cut segments at constituency boundaries and give each piece a cell (see module rules)."""
     gx, gy = to_bng(seg.geom_lon, seg.geom_lat)
     n_seg = seg.a.shape[0]
     ptr = seg.geom_ptr
-    seg_of_coord = np.repeat(np.arange(n_seg), np.diff(ptr))
-    lines = shapely.linestrings(np.column_stack([gx, gy]), indices=seg_of_coord)
     # Only the constituencies near the roads take part (a county extract meets a handful of the
     # 650): indexes below are local to this subset and mapped back at the end.
     pad = params.outside_snap_m
@@ -193,10 +212,25 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     # against a whole constituency outline of thousands of vertices.
     chunks, chunk_poly = _boundary_chunks(polys)
     ctree = shapely.STRtree(chunks)
-    li, cj = ctree.query(lines, predicate="intersects")
+    # The segments as GEOS lines a block at a time: all of them at once (5.6 M on the GB preset)
+    # would be the build's peak memory, and only their chunk hits and lengths are kept.
+    li_parts: list[npt.NDArray[np.int64]] = []
+    cj_parts: list[npt.NDArray[np.int64]] = []
+    lengths = np.empty(n_seg, dtype=np.float64)
+    for s0 in range(0, n_seg, LINE_BLOCK):
+        s1 = min(s0 + LINE_BLOCK, n_seg)
+        c0, c1 = ptr[s0], ptr[s1]
+        block = shapely.linestrings(np.column_stack([gx[c0:c1], gy[c0:c1]]), indices=np.repeat(np.arange(s1 - s0), np.diff(ptr[s0 : s1 + 1])))
+        bi, bj = ctree.query(block, predicate="intersects")
+        li_parts.append(bi + s0)
+        cj_parts.append(bj)
+        lengths[s0:s1] = shapely.length(block)
+        del block
+    li = np.concatenate(li_parts) if li_parts else np.zeros(0, dtype=np.int64)
+    cj = np.concatenate(cj_parts) if cj_parts else np.zeros(0, dtype=np.int64)
+    del li_parts, cj_parts
     crossing = np.zeros(n_seg, dtype=bool)
     crossing[li] = True
-    lengths = shapely.length(lines)
 
     # Segments touching no boundary: cells propagate along connected roads, so one
     # point-in-polygon test per connected group of such segments decides them all.
@@ -212,10 +246,11 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     order = np.lexsort((-pj, pi))  # for each point, the lowest polygon index last
     comp_cell[pi[order]] = pj[order]
     s_cell = comp_cell[np.searchsorted(uniq, seg_comp)]
+    del comp, seg_comp
     s_flag = np.where(s_cell >= 0, INSIDE, OUTSIDE).astype(np.int8)
     out = np.flatnonzero(s_cell < 0)
     if out.size and params.outside_snap_m > 0:  # rule 4 for whole segments outside every polygon
-        mids = shapely.line_interpolate_point(lines[sidx[out]], 0.5, normalized=True)
+        mids = shapely.line_interpolate_point(_lines(gx, gy, ptr, sidx[out]), 0.5, normalized=True)
         qi, qj = tree.query_nearest(mids, max_distance=params.outside_snap_m, all_matches=False)
         s_cell[out[qi]] = qj
         s_flag[out[qi]] = OUTSIDE_SNAPPED
@@ -223,6 +258,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     # Chunks met by each crossing segment (query output is sorted by segment).
     cstart = np.searchsorted(li, np.arange(n_seg + 1))
     cidx = np.flatnonzero(crossing)
+    del crossing
     # Polygons holding each crossing segment's first vertex: candidates even if their outline is
     # not met (an overlapping polygon, say).
     fi, fp = tree.query(shapely.points(gx[ptr[cidx]], gy[ptr[cidx]]), predicate="intersects")
@@ -284,6 +320,10 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
             P_len.append(d1 - d0)
             P_geom.append(_cut_coords(x, y, cum, d0, d1))
             prev = nxt
+    # The projected shape points and the boundary geometry are done with: free them before the
+    # pieces' arrays are put together.
+    del gx, gy, cstart, li, cj, chunks, chunk_poly, ctree, tree, polys
+    release_freed_memory()
     new_lon = new_lat = np.zeros(0, dtype=np.float64)
     if new_node_xy:
         nxy = np.asarray(new_node_xy)
@@ -307,21 +347,24 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
         outside_pieces=int(np.sum(flag_all == OUTSIDE)),
     )
     log.info("overlay: %d segments -> %d pieces, %d crossing nodes", n_seg, P_seg_arr.shape[0], len(new_node_xy))
+    geom_lon = _take_then(seg.geom_lon, s_geom, c_lon)
+    geom_lat = _take_then(seg.geom_lat, s_geom, c_lat)
+    del s_geom
     return Pieces(
         node_id=np.concatenate([seg.node_id, -np.arange(1, len(new_node_xy) + 1, dtype=np.int64)]),
         node_lon=np.concatenate([seg.node_lon, np.asarray(new_lon, dtype=np.float64)]),
         node_lat=np.concatenate([seg.node_lat, np.asarray(new_lat, dtype=np.float64)]),
         node_delay=np.concatenate([seg.node_delay, np.zeros(len(new_node_xy), dtype=np.float64)]),
-        a=np.concatenate([seg.a[sidx], np.asarray(P_a, dtype=np.int64)]),
-        b=np.concatenate([seg.b[sidx], np.asarray(P_b, dtype=np.int64)]),
+        a=_take_then(seg.a, sidx, np.asarray(P_a, dtype=np.int64)),
+        b=_take_then(seg.b, sidx, np.asarray(P_b, dtype=np.int64)),
         fwd=seg.fwd[P_seg_arr],
         bwd=seg.bwd[P_seg_arr],
         way=seg.way[P_seg_arr],
         cell=_to_global(np.concatenate([s_cell, np.asarray(P_cell, dtype=np.int64)]), keep_idx),
         flag=flag_all,
-        length_m=np.concatenate([lengths[sidx], np.asarray(P_len, dtype=np.float64)]),
+        length_m=_take_then(lengths, sidx, np.asarray(P_len, dtype=np.float64)),
         geom_ptr=np.concatenate([[0], np.cumsum(glens)]).astype(np.int64),
-        geom_lon=np.concatenate([seg.geom_lon[s_geom], c_lon]),
-        geom_lat=np.concatenate([seg.geom_lat[s_geom], c_lat]),
+        geom_lon=geom_lon,
+        geom_lat=geom_lat,
         stats=stats,
     )

@@ -36,26 +36,43 @@ class CellGraph:
 def build_cell_graph(indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32], label: npt.NDArray[np.int32], n_labels: int) -> CellGraph:
     """Build the cell graph of a CSR graph whose free edges have ``label == -1``."""
     n = indptr.shape[0] - 1
-    tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-    free = label < 0
+    m = heads.shape[0]
+    tails = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
+    free = np.flatnonzero(label < 0)
     # Components of the free subgraph (undirected: the bound is a relaxation).
-    ft, fh = tails[free], heads[free].astype(np.int64)
+    ft, fh = tails[free].astype(np.int64), heads[free].astype(np.int64)
     comp = weak_components(n, ft, fh)
     used = np.zeros(n, dtype=bool)
     used[ft] = True
     used[fh] = True
+    del ft, fh
     # Renumber only components that contain a free edge.
     comp_ids = np.unique(comp[used])
     remap = np.full(comp.max() + 1 if comp.size else 1, -1, dtype=np.int64)
     remap[comp_ids] = np.arange(comp_ids.shape[0])
-    edge_vertex = np.where(free, n_labels + remap[comp[tails]], label).astype(np.int32)
+    edge_vertex = label.astype(np.int32)
+    edge_vertex[free] = n_labels + remap[comp[tails[free]]]
+    del comp, remap, free, used
     n_vertices = n_labels + comp_ids.shape[0]
-    # Node incidence: (node, vertex) pairs from both ends of each edge, deduplicated.
-    nodes = np.concatenate([tails, heads.astype(np.int64)])
-    verts = np.concatenate([edge_vertex, edge_vertex]).astype(np.int64)
-    key = np.unique(nodes * n_vertices + verts)
+    # Node incidence: (node, vertex) pairs from both ends of each edge, deduplicated (sorted in
+    # place: national graphs have tens of millions of pairs).
+    key = np.empty(2 * m, dtype=np.int64)
+    key[:m] = tails
+    del tails
+    key[m:] = heads
+    key *= n_vertices
+    key[:m] += edge_vertex
+    key[m:] += edge_vertex
+    key.sort()
+    if key.shape[0]:
+        first = np.empty(key.shape[0], dtype=bool)
+        first[0] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        key = key[first]
+        del first
     inc_node = key // n_vertices
     inc_vert = (key % n_vertices).astype(np.int32)
+    del key
     node_vptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(inc_node, minlength=n), out=node_vptr[1:])
     adj_ptr, adj = vertex_adjacency(node_vptr, inc_vert, n_vertices)

@@ -56,20 +56,34 @@ def compute_landmarks(
     or scipy's Dijkstra.
     """
     n = indptr.shape[0] - 1
-    tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
     order = np.argsort(heads, kind="stable")
     rindptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(heads, minlength=n), out=rindptr[1:])
-    rheads = tails[order].astype(np.int32)
+    rheads = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))[order]  # the tails, by head
     rtime = time_s[order]
+    del order
     if parallel is None:
         parallel = n >= PARALLEL_MIN_NODES
     if parallel:
+        import numba
+
         from routeplan.kernels._landmarks_numba import many_dijkstra
 
-        both = many_dijkstra(indptr, heads, time_s, rindptr, rheads, rtime, landmarks)
+        # A few landmarks per call (both directions: a search for every thread), copied
+        # into the (nodes, landmarks) outputs as they come: the kernel's (2k, nodes) rows for all
+        # landmarks at once plus their transposed copies were the build's peak memory.
         k = landmarks.shape[0]
-        return np.ascontiguousarray(both[:k].T), np.ascontiguousarray(both[k:].T)
+        from_l = np.empty((n, k), dtype=np.float64)
+        to_l = np.empty((n, k), dtype=np.float64)
+        step = max(1, numba.get_num_threads() // 2)
+        for j0 in range(0, k, step):
+            part = np.ascontiguousarray(landmarks[j0 : j0 + step])
+            m = part.shape[0]
+            both = many_dijkstra(indptr, heads, time_s, rindptr, rheads, rtime, part)
+            from_l[:, j0 : j0 + m] = both[:m].T
+            to_l[:, j0 : j0 + m] = both[m:].T
+            del both
+        return from_l, to_l
     fwd = _scipy_dijkstra(indptr, heads, time_s, landmarks)
     bwd = _scipy_dijkstra(rindptr, rheads, rtime, landmarks)
     return np.ascontiguousarray(fwd.T), np.ascontiguousarray(bwd.T)
