@@ -177,7 +177,8 @@ def plan_leg(
         Also return the whole Pareto front of (charge, time) routes.
     engine
         ``"fast"`` (default): ``"overlay"`` on networks of :data:`OVERLAY_MIN_NODES` road nodes or
-        more, ``"flat"`` below.  ``"flat"``: exact label search (numba, goal-directed in charge and
+        more, ``"flat"`` below; from :data:`CH_MIN_NODES` the fastest route comes from the
+        contraction hierarchy (:meth:`Network.ch`) unless a hard-avoid list is given.  ``"flat"``: exact label search (numba, goal-directed in charge and
         time) on the road graph; ``"overlay"``: the same search on the constituency-cell overlay
         (:mod:`routeplan.kernels.overlay_cells`, built once per exempt set and cached), which
         crosses a seat in one step; ``"reference"`` (exact, pure Python, the readable
