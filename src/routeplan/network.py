@@ -238,7 +238,7 @@ class Network:
         route at national scale.
 
         Policy-independent like the landmarks (a hard-avoid list removes roads, which the
-        hierarchy cannot; callers fall back to A* then), so it is built once per network
+        hierarchy cannot; callers then fall back to their own search), so it is built once per network
         ("customise") and cached on disk beside it, keyed on the network and the kernel's code.
         """
         cached = self.__dict__.get("_ch")
