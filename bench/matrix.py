@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench import mdsplice
+from bench.proc import tree_rss_mb
 
 HEADING = "## Venue matrix (`routeplan matrix`)"
 MODES = ("local", "dask1", "dask2")
@@ -130,23 +131,6 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
             "venues_snapped_elsewhere": moved, "digest": rows_digest(computed), "net_nodes": net.n_nodes}
 
 
-def _tree_rss_mb(pid: int) -> float:
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            continue
-    return total / 2**20
-
-
 def measure(pbf: Path, cache_dir: Path, n: int, mode: str, origins: int | None, seed: int, method: str,
             timeout_s: float) -> dict[str, Any]:
     """Run one configuration in a fresh process; its wall time and the peak RSS of its tree."""
@@ -168,7 +152,7 @@ def measure(pbf: Path, cache_dir: Path, n: int, mode: str, origins: int | None, 
 
     def watch() -> None:
         while not stop.wait(0.5):
-            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+            peak[0] = max(peak[0], tree_rss_mb(proc.pid))
 
     th = threading.Thread(target=watch, daemon=True)
     th.start()

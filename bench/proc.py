@@ -35,7 +35,7 @@ class RunStats:
         return self.status == "ok"
 
 
-def _tree_rss_mb(pid: int) -> float:
+def tree_rss_mb(pid: int) -> float:
     """RSS of a process and its descendants (MB), 0 when it is gone."""
     import psutil
 
@@ -70,7 +70,7 @@ def run_measured(cmd: Sequence[str | os.PathLike[str]], *, log: Path, cwd: Path,
 
         def watch() -> None:
             while not stop.wait(0.25):
-                rss = _tree_rss_mb(proc.pid)
+                rss = tree_rss_mb(proc.pid)
                 sampled[0] = max(sampled[0], rss)
                 over_time = timeout_s is not None and time.perf_counter() - t0 > timeout_s
                 over_mem = max_rss_mb is not None and rss > max_rss_mb
