@@ -225,31 +225,29 @@ def test_one_pass_variants_read_as_before(path: Path, monkeypatch: pytest.Monkey
     assert_same(read_osm(path, profile, two_pass=False), ref)
 
 
+def _read_with_colliding_hashes(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every OPL line gets the same tag hash: the two-pass reader's byte comparison alone must
+    keep distinct tag lists apart, so the arrays still equal the reference reader's."""
+    real = osm_mod._opl_lines
+
+    def one_hash(data: bytes) -> tuple[np.ndarray, ...]:
+        kind, oid, span, fix, ok, digest, named = real(data)
+        return kind, oid, span, fix, ok, np.zeros_like(digest), named
+
+    monkeypatch.setattr(osm_mod, "_opl_lines", one_hash)
+    profile = CoachProfile()
+    assert_same(read_osm(path, profile, two_pass=True), reference_read(path, profile))
+
+
 @pytest.mark.integration
 def test_two_pass_with_colliding_hashes_reads_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
     """The two-pass reader judges each distinct tag list once, grouping lines by a hash of their
     tags; when every line gets the same hash the byte comparison must still keep them apart."""
-    real = osm_mod._opl_lines
-
-    def one_hash(data: bytes) -> tuple[np.ndarray, ...]:
-        kind, oid, span, fix, ok, digest, named = real(data)
-        return kind, oid, span, fix, ok, np.zeros_like(digest), named
-
-    monkeypatch.setattr(osm_mod, "_opl_lines", one_hash)
-    profile = CoachProfile()
-    assert_same(read_osm(NEWPORT, profile, two_pass=True), reference_read(NEWPORT, profile))
+    _read_with_colliding_hashes(NEWPORT, monkeypatch)
 
 
 def test_edge_cases_with_colliding_hashes(edge_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = osm_mod._opl_lines
-
-    def one_hash(data: bytes) -> tuple[np.ndarray, ...]:
-        kind, oid, span, fix, ok, digest, named = real(data)
-        return kind, oid, span, fix, ok, np.zeros_like(digest), named
-
-    monkeypatch.setattr(osm_mod, "_opl_lines", one_hash)
-    profile = CoachProfile()
-    assert_same(read_osm(edge_file, profile, two_pass=True), reference_read(edge_file, profile))
+    _read_with_colliding_hashes(edge_file, monkeypatch)
 
 
 @pytest.mark.parametrize("parse", [_parse_opl_block, _parse_opl_block_numba], ids=["numpy", "numba"])
