@@ -853,6 +853,23 @@ def _unpack(arcs, n_up, up_w, dn_w, arc_pos, arc_first, arc_second):  # type: ig
 
 
 @numba.njit(cache=True)
+def _meeting_arcs(meet, source, target, pf, nf, pb, nb):  # type: ignore[no-untyped-def]
+    """The arcs of the route through ``meet``: the forward search's from the source, then the
+    backward search's to the target."""
+    arcs = []
+    x = meet
+    while x != source:
+        arcs.append(pf[x])
+        x = nf[x]
+    arcs.reverse()
+    x = meet
+    while x != target:
+        arcs.append(pb[x])
+        x = nb[x]
+    return arcs
+
+
+@numba.njit(cache=True)
 def _ch_query(source, target, up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, arc_pos, arc_first, arc_second,  # type: ignore[no-untyped-def]
               df, db, pf, pb, nf, nb, hkf, hnf, hpf, hkb, hnb, hpb, tf, tb):
     """Bidirectional upward Dijkstra with stall-on-demand; returns ``(time, CSR positions)``,
@@ -924,16 +941,7 @@ def _ch_query(source, target, up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, arc_
     total = _INF
     path = np.empty(0, np.int64)
     if meet >= 0:
-        arcs = []
-        x = meet
-        while x != source:
-            arcs.append(pf[x])
-            x = nf[x]
-        arcs.reverse()
-        x = meet
-        while x != target:
-            arcs.append(pb[x])
-            x = nb[x]
+        arcs = _meeting_arcs(meet, source, target, pf, nf, pb, nb)
         total, path = _unpack(arcs, n_up, up_w, dn_w, arc_pos, arc_first, arc_second)
     for i in range(ntf):
         df[tf[i]] = _INF
@@ -1055,16 +1063,7 @@ def _ch_one_to_many(source, targets, up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_
         sb = _heap_clear(hnb, hpb, sb)
         out[i] = _INF
         if meet >= 0:
-            arcs = []
-            x = meet
-            while x != source:
-                arcs.append(pf[x])
-                x = nf[x]
-            arcs.reverse()
-            x = meet
-            while x != target:
-                arcs.append(pb[x])
-                x = nb[x]
+            arcs = _meeting_arcs(meet, source, target, pf, nf, pb, nb)
             out[i], _path = _unpack(arcs, n_up, up_w, dn_w, arc_pos, arc_first, arc_second)
         for k in range(ntb):
             db[tb[k]] = _INF
