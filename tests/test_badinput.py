@@ -263,11 +263,11 @@ def test_signal_during_cold_build_leaves_nothing(tmp_path: Path, sig: int, code:
     (out / "ledger.csv").write_text("precious\n")
     env = dict(os.environ, ROUTEPLAN_DATA=str(DATA), ROUTEPLAN_CACHE=str(cache))
     proc = _cli([*BASE[:-1], *OK_STOPS, "--ledger", str(out / "ledger.csv"), "--map", str(out / "map.html")], env)
-    # Wait until the build has started writing (the boundary cache), then stop it.
+    # Wait until the build has started writing (the boundary cache), then stop it at once: a
+    # cold Newport build now takes about a second, so a pause here let it finish first.
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any(cache.glob("*")) and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)
+        time.sleep(0.01)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0:
