@@ -192,10 +192,14 @@ class ExpensePolicy:
         names = list(names)
         out = np.full(len(codes), self.day_rate_pence, dtype=np.int64)
         by_code = {c: i for i, c in enumerate(codes)}
-        by_name = {n.strip().casefold(): i for i, n in enumerate(names)}
+        by_name: dict[str, int] | None = None  # built only when an override is not a code (1 ms on 650 seats, every leg)
         seen: dict[int, Override] = {}
         for rec in self.override_records():
-            i = by_code.get(rec.key, by_name.get(rec.key.strip().casefold()))
+            i = by_code.get(rec.key)
+            if i is None:
+                if by_name is None:
+                    by_name = {n.strip().casefold(): j for j, n in enumerate(names)}
+                i = by_name.get(rec.key.strip().casefold())
             if i is None:
                 msg = f"charge override names no constituency of this boundary set: {rec.key!r} ({rec.where})"
                 raise ConfigError(msg)
