@@ -151,12 +151,20 @@ def test_dask_local_cluster_equals_single_process(newport2024, venues, fresh, re
         venue_matrix_dask(newport2024, stops, n_workers=0)
 
 
-def test_overlay_engine_gives_the_same_matrix(newport2024, venues, fresh, monkeypatch):
+@pytest.mark.parametrize("ch", [False, True], ids=["overlay", "overlay+ch"])
+def test_overlay_engine_gives_the_same_matrix(newport2024, venues, fresh, monkeypatch, ch):
     """From ``OVERLAY_MIN_NODES`` road nodes on, the matrix searches the constituency-cell
-    overlay, as ``plan_leg`` does; forced on Newport it gives the flat kernel's rows exactly."""
+    overlay, and from ``CH_MIN_NODES`` takes the fastest route from the contraction hierarchy, as
+    ``plan_leg`` does; forced on Newport they give the flat kernel's rows exactly."""
     from routeplan import matrix as mmod
+    from routeplan.kernels import ch as chmod
 
     monkeypatch.setattr(mmod, "OVERLAY_MIN_NODES", 0)
+    calls = []
+    if ch:
+        monkeypatch.setattr(mmod, "CH_MIN_NODES", 0)
+        real = chmod.ch_query
+        monkeypatch.setattr(chmod, "ch_query", lambda *a: calls.append(1) or real(*a))
     got = venue_matrix(newport2024, venues[:10])
     assert len(got.rows) == len(fresh.rows) == 90
     for a, b in zip(got.rows, fresh.rows, strict=True):
@@ -165,6 +173,7 @@ def test_overlay_engine_gives_the_same_matrix(newport2024, venues, fresh, monkey
         for key in ("fastest_s", "cheapest_s"):
             assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-9)  # type: ignore[literal-required]
         assert {k: v for k, v in a.items() if not k.endswith("_s")} == {k: v for k, v in b.items() if not k.endswith("_s")}
+    assert len(calls) == (90 if ch else 0)
 
 
 def test_fifty_newport_venues_local_cluster_equals_single_process(newport2024, b2024, venues, record_property):
@@ -310,3 +319,23 @@ def test_cli_writes_resumes_and_names_bad_lines(tmp_path, capsys, fresh, newport
     code, _, err = _cli([str(venues_csv), "--osm", "newport", "--out", str(tmp_path / "x.csv"), "--local", "--workers", "2"], capsys)
     assert code == 2
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_cli_prepares_the_customise_steps_before_the_first_origin(tmp_path, capsys, fresh, monkeypatch):
+    """On a network big enough for the overlay and the hierarchy, ``routeplan matrix`` says so and
+    builds (or loads) both before the matrix starts, so Dask workers find them cached; forced on
+    Newport, the rows are the flat kernel's."""
+    from routeplan import matrix as mmod
+    from routeplan import routing
+
+    for mod in (routing, mmod):
+        monkeypatch.setattr(mod, "OVERLAY_MIN_NODES", 0)
+        monkeypatch.setattr(mod, "CH_MIN_NODES", 0)
+    venues_csv = tmp_path / "venues.csv"
+    venues_csv.write_text("name,place\n" + "".join(f"{v} stop,{v}\n" for v in VENUES[:10]), encoding="utf-8")
+    out = tmp_path / "m.csv"
+    code, _, err = _cli([str(venues_csv), "--osm", "newport", "--out", str(out), "--data-dir", str(DATA)], capsys)
+    assert code == 0, err
+    assert "constituency-cell overlay" in err and "contraction hierarchy" in err
+    rows = read_matrix(out)
+    assert [(r["cheapest_pence"], r["fastest_pence"]) for r in rows] == [(r["cheapest_pence"], r["fastest_pence"]) for r in fresh.rows]

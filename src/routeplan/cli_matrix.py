@@ -24,6 +24,7 @@ from routeplan.cli import (
     _check_cache_dir,
     _check_input_file,
     _policy_from_options,
+    _prepare_overlay,
     _Progress,
     _resolve_osm,
     _setup_logging,
@@ -175,6 +176,10 @@ def matrix(**o: Any) -> None:
                 raise type(exc)(f"{o['venues']} line {line}: {exc}") from None
             stops.append(dataclasses.replace(st, label=name))
         policy.label_charges(net.cell_codes, net.cell_names, already)  # a bad --already-charged fails now
+        if o["method"] == "pairwise":
+            # The one-off customise steps, announced and cached before the first origin (so
+            # Dask workers load them instead of each building its own).
+            _prepare_overlay(net, policy, o | {"engine": "fast", "as_json": False}, prog)
         part = PartialFile(partial_path, fingerprint(network_key(net), stops, policy, already))
         done = part.load() if o["resume"] else {}
         bar = _Progress(o["quiet"])

@@ -82,7 +82,7 @@ from routeplan.locate import Stop
 from routeplan.network import Network
 from routeplan.order import LegOption, leg_fronts, times_to
 from routeplan.policy import AVOID, ExpensePolicy
-from routeplan.routing import OVERLAY_MIN_NODES, OVERLAY_TREES_FIRST_NODES
+from routeplan.routing import CH_MIN_NODES, OVERLAY_MIN_NODES, OVERLAY_TREES_FIRST_NODES
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +322,13 @@ class _Context:
             query = OverlayQuery(net.overlay(self.exempt), comp.indptr, comp.heads, comp.tails, comp.time_s, comp.label,
                                  comp.label_charge, origin.node, dest.node, xy=net.node_x_y, inv_vmax=net.inv_vmax,
                                  landmarks=net.landmarks, workspace=net.workspace)
-            fast = query.fastest(goal_directed=net.n_nodes < OVERLAY_TREES_FIRST_NODES)
+            if net.n_nodes >= CH_MIN_NODES and not bool((comp.label_charge == AVOID).any()):
+                # As plan_leg: the hierarchy's fastest route (it cannot drop hard-avoid roads).
+                from routeplan.kernels.ch import ch_query
+
+                fast = ch_query(net.ch(), origin.node, dest.node, net.ch_workspace)
+            else:
+                fast = query.fastest(goal_directed=net.n_nodes < OVERLAY_TREES_FIRST_NODES)
             search = query.front
         else:
             fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, dest.node, self.allowed, xy=net.node_x_y,
