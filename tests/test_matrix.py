@@ -339,3 +339,26 @@ def test_cli_prepares_the_customise_steps_before_the_first_origin(tmp_path, caps
     assert "constituency-cell overlay" in err and "contraction hierarchy" in err
     rows = read_matrix(out)
     assert [(r["cheapest_pence"], r["fastest_pence"]) for r in rows] == [(r["cheapest_pence"], r["fastest_pence"]) for r in fresh.rows]
+
+
+def test_dask_parent_puts_the_customise_steps_on_disk_first(b2024, tmp_path, monkeypatch):
+    """Before any task, the Dask driver builds the overlay and the hierarchy into the network's
+    cache (so workers load them, not each build its own) and, for a network it loaded itself,
+    does not keep them in memory."""
+    from routeplan import matrix as mmod
+    from routeplan.network import Network, build_network
+    from routeplan.settings import data_dir
+
+    monkeypatch.setattr(mmod, "OVERLAY_MIN_NODES", 0)
+    monkeypatch.setattr(mmod, "CH_MIN_NODES", 0)
+    built = build_network(data_dir(DATA) / "osm" / "newport-2023-06-13.osm.pbf", b2024, cache_dir=tmp_path)
+    kinds = lambda: sorted({f.name.split("-")[0] for f in tmp_path.glob("*.npz")})
+    assert "overlay" not in kinds() and "ch" not in kinds()
+    net = Network.load(network_path(built))
+    mmod._customise_on_disk(net, ExpensePolicy(), "one-to-many", keep=False)
+    assert "overlay" not in kinds() and "ch" not in kinds()  # that method uses neither
+    mmod._customise_on_disk(net, ExpensePolicy(), "pairwise", keep=False)
+    assert {"overlay", "ch"} <= set(kinds())
+    assert "_ch" not in net.__dict__ and not net.__dict__.get("_overlay_cache")
+    mmod._customise_on_disk(built, ExpensePolicy(), "pairwise", keep=True)
+    assert "_ch" in built.__dict__ and built.__dict__.get("_overlay_cache")

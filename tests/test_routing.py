@@ -133,6 +133,15 @@ def test_network_cache_roundtrip(newport2024, b2024, tmp_path):
     b = build_network(NEWPORT, b2024, cache_dir=tmp_path)
     assert b.meta["cache"] == "hit"
     assert np.array_equal(a.pieces.cell, b.pieces.cell) and a.way_name == b.way_name
+    # Read from its cache entry (as a Dask worker does), a network uses that cache for its
+    # landmarks and the rest; a copy saved elsewhere has no cache.
+    from routeplan.matrix import network_path
+
+    e = Network.load(network_path(a))
+    assert e.meta["cache_dir"] == str(tmp_path.resolve()) and e.meta["cache_key"] == a.meta["cache_key"]
+    a.save(tmp_path / "elsewhere.npz")
+    assert "cache_dir" not in Network.load(tmp_path / "elsewhere.npz").meta
+    (tmp_path / "elsewhere.npz").unlink()
     # A changed input (tolerance) is a different key; a damaged entry is rebuilt, not trusted.
     from routeplan.overlay import OverlayParams
 

@@ -687,6 +687,22 @@ def network_path(network: Network | str | os.PathLike[str], cache_dir: str | os.
     return p.resolve()
 
 
+def _customise_on_disk(net: Network, policy: ExpensePolicy, method: Method, *, keep: bool) -> None:
+    """Build (or find) on disk the one-off structures the pairwise search uses on this network
+    (the cell overlay, the contraction hierarchy), once, before any task: otherwise every Dask
+    worker would build its own at the same time.  ``keep=False`` drops them from this process's
+    memory afterwards (the workers hold their own copies)."""
+    if method != "pairwise":
+        return
+    if net.n_nodes >= OVERLAY_MIN_NODES:
+        net.overlay(frozenset(policy.exempt_classes))
+    if net.n_nodes >= CH_MIN_NODES:
+        net.ch()
+    if not keep:
+        net.__dict__.pop("_overlay_cache", None)
+        net.__dict__.pop("_ch", None)
+
+
 def _worker_context(path: str, stops: Sequence[Stop], policy: ExpensePolicy, already: tuple[str, ...], fp: str,
                     method: Method) -> _Context:
     with _WORKER_LOCK:
@@ -797,6 +813,7 @@ def venue_matrix_dask(
     if progress is not None:
         progress(n_done, len(stops))
     if todo:
+        _customise_on_disk(net, policy, method, keep=isinstance(network, Network))
         own: list[Any] = []
         try:
             if client is None:

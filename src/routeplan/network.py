@@ -336,7 +336,9 @@ class Network:
             "cell_names": list(self.cell_names),
             "places": [asdict(p) for p in self.places],
             "stats": self.pieces.stats,
-            "meta": self.meta,
+            # Where this copy's cache lives and whether it was a hit describe this process, not
+            # the network: a file read back finds its cache from its own place (load).
+            "meta": {k: v for k, v in self.meta.items() if k not in _RUNTIME_META},
         }
         arrays["json"] = np.frombuffer(json.dumps(side).encode(), dtype=np.uint8)
         rcache.write_npz(path, arrays, compress=False)  # zlib cost more than the overlay; the file is a few MB
@@ -351,6 +353,12 @@ class Network:
                 msg = f"format {side.get('format')}, expected {FORMAT_VERSION}"
                 raise ValueError(msg)
             pieces = Pieces(**{k: z[f"p_{k}"] for k in _ARRAYS}, stats=side["stats"])  # type: ignore[arg-type]
+            meta = dict(side["meta"])
+            key = meta.get("cache_key")
+            if key and Path(path).name == rcache.path_for("network", str(key), Path(path).parent).name:
+                # A network read from its own cache entry (a Dask worker's copy) finds its
+                # landmarks, overlay and hierarchy there too, instead of recomputing them.
+                meta["cache_dir"] = str(Path(path).resolve().parent)
             return cls(
                 pieces=pieces,
                 way_id=z["way_id"],  # type: ignore[arg-type]
@@ -360,13 +368,14 @@ class Network:
                 cell_codes=tuple(side["cell_codes"]),
                 cell_names=tuple(side["cell_names"]),
                 places=[Place(**p) for p in side["places"]],
-                meta=side["meta"],
+                meta=meta,
             )
         except (DataError, ValueError, KeyError, TypeError) as exc:
             msg = f"cannot read cached network {path}: {exc}"
             raise DataError(msg) from exc
 
 
+_RUNTIME_META = ("cache_dir", "cache")
 _NOT_FOR_LANDMARKS = ("geom_ptr", "geom_lon", "geom_lat", "cell", "flag")  # pieces arrays the landmark search never reads
 _BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py", "kernels/components.py")
 _LANDMARK_MODULES = ("kernels/landmarks.py", "kernels/dijkstra.py")
