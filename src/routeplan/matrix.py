@@ -40,6 +40,14 @@ the destination's seat from both sets keeps ``S(r') ⊆ S(r)``, so ``r'`` is no 
 under the pair's charge.  The fastest times to every target used to prune the search (one reverse
 Dijkstra per distinct venue) are computed once per run (once per worker with Dask).
 
+How (pairwise, the default)
+---------------------------
+One Dijkstra per origin gives the fastest times; then per pair the search
+:func:`~routeplan.routing.plan_leg` runs (the flat label search, or from ``OVERLAY_MIN_NODES``
+road nodes the constituency-cell overlay's, with the contraction hierarchy's fastest route), asked
+only for the two ends of the pair's front (:func:`front_ends`): the cheapest route, and the
+cheapest route within the fastest time.
+
 Outputs, resume, Dask
 ---------------------
 Rows are plain data (:class:`MatrixRow`).  :func:`write_matrix` writes Parquet (pyarrow), CSV or
@@ -47,7 +55,8 @@ JSON, chosen by the file's extension.  :class:`PartialFile` makes a long run res
 finished origin is appended to ``<out>.partial.jsonl`` and fsynced; a resumed run reads it back
 and skips those origins (``done=``), and the file is removed after the final atomic write.
 :func:`venue_matrix_dask` runs batches of origins as tasks on ``dask.distributed``; every worker
-loads the cached network once.  Its rows are equal to :func:`venue_matrix`'s, exactly.
+loads the cached network once, and the overlay and the hierarchy the driver put in its cache
+before the first task.  Its rows are equal to :func:`venue_matrix`'s, exactly.
 """
 
 from __future__ import annotations
