@@ -400,15 +400,18 @@ def _diff(p: dict[str, Any]) -> str:
 
 
 def steal_line(results: dict[str, Any]) -> str:
-    """How loaded the shared machine was while each dataset ran (CPU steal)."""
-    parts = [f"{k} {fmt(r.get('cpu_pressure_pct'), 0)} % / {fmt(r.get('cpu_steal_pct'), 0)} %" for k, r in results["datasets"].items()
-             if r.get("cpu_steal_pct") is not None]
+    """How loaded the machine was while each dataset's queries ran (the latest measurement of
+    them: a ``--queries-only`` re-run where there was one)."""
+    parts = []
+    for k, r in results["datasets"].items():
+        q = r.get("queries_remeasured") or r
+        if q.get("cpu_steal_pct") is not None:
+            parts.append(f"{k} {fmt(q.get('cpu_pressure_pct'), 0)} % / {fmt(q.get('cpu_steal_pct'), 0)} %")
     if not parts:
         return ""
-    return ("Load: this 2-core machine was shared with other sessions' builds, benchmarks and test suites. While each dataset ran, the share of time "
-            f"some task waited for a CPU (Linux PSI `cpu some`) / the CPU time the hypervisor gave elsewhere (steal) was: {', '.join(parts)}. "
-            "All engines of a dataset ran one after the other under that load, so compare within a row; absolute latencies vary between runs by "
-            "several times with it.")
+    return ("Load while each dataset's queries last ran: the share of time some task waited for a CPU (Linux PSI `cpu some`) / the CPU time the "
+            f"hypervisor gave elsewhere (steal): {', '.join(parts)}. All engines of a dataset ran one after the other, so compare within a row; "
+            "on a shared machine absolute latencies vary between runs by several times.")
 
 
 def cpu_table(results: dict[str, Any]) -> list[str]:
@@ -492,6 +495,7 @@ def main_table(results: dict[str, Any]) -> list[str]:
 
 def write_markdown(results: dict[str, Any], path: Path) -> None:
     """Rewrite this script's part of ``path``; keep every other section (matrix, days) as it is."""
+    from routeplan import routing
     m = results["machine"]
     dates = sorted({(r.get("machine") or m)["date"][:10] for r in results["datasets"].values()})
     shas = sorted({(r.get("machine") or m)["git_sha"][:10] for r in results["datasets"].values()})
@@ -511,9 +515,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         ("Our build = Python start-up and imports, boundaries, read PBF, coach graph, overlay with 650 constituencies, landmarks, cache write, then policy compile and cell graph "
         "(fresh process, cold cache). Valhalla build = `valhalla_build_tiles` alone (its admin step is in the JSON). OSRM build = all its steps; per-step times and peaks are in the JSON. "
         "Peak MB = peak RSS of the build process(es) (`/usr/bin/time`), the largest step for OSRM."),
-        ("Whole leg = `plan_leg` with its default engine, as a planner gets it: the fastest route (the contraction hierarchy from 200k road nodes, the overlay's "
-         "goal-directed search from 50k, A* below), the exact cheapest-then-fastest route (the label search on the constituency-cell overlay from 50k road nodes, "
-         "on the road graph below) and both routes' ledgers; the stops stand outside every seat, and each leg's charge and times are checked against the flat kernels' "
+        ("Whole leg = `plan_leg` with its default engine, as a planner gets it: the fastest route (the contraction hierarchy from "
+         f"{routing.CH_MIN_NODES:,} road nodes, A* below), the exact cheapest-then-fastest route (the label search on the constituency-cell overlay from "
+         f"{routing.OVERLAY_MIN_NODES:,} road nodes, on the road graph below) and both routes' ledgers; the stops stand outside every seat, and each leg's charge and times are checked against the flat kernels' "
          "(A* + flat labels, whose latency is in the CPU table and the JSON as `cheapest_ms`). The one-off overlay build (customise, cached on disk) is not in the latency. "
          "Peer latencies are over the pairs they answered (`all_requests_ms` in the JSON includes failures); "
         "`found` counts the pairs they routed (ours: every pair, all nodes are in one strongly connected network). "
@@ -562,8 +566,11 @@ def scaling_section(results: dict[str, Any]) -> list[str]:
         ("our build time (s)", names, [ds[k]["build"]["wall_s"] for k in names]),
         ("our peak memory (MB)", names, [ds[k]["build"]["peak_rss_mb"] for k in names]),
         ("our fastest p50 (ms)", names, [ds[k]["queries"]["fastest_ms"]["p50"] for k in names]),
-        ("our cheapest p95 (ms)", names, [ds[k]["queries"]["cheapest_ms"]["p95"] for k in names]),
+        ("our cheapest p95, A* + flat labels (ms)", names, [ds[k]["queries"]["cheapest_ms"]["p95"] for k in names]),
     ]
+    legs = [k for k in names if ds[k]["queries"].get("leg_ms")]
+    if len(legs) >= 3:
+        series.append(("our whole leg p95, plan_leg (ms)", legs, [ds[k]["queries"]["leg_ms"]["p95"] for k in legs]))
     for key, label in (("valhalla", "Valhalla"), ("osrm-ch", "OSRM CH"), ("osrm-mld", "OSRM MLD")):
         ks = [k for k in names if _peer(ds[k], key).get("status") == "ok"]
         if len(ks) >= 3:
@@ -595,8 +602,9 @@ def targets_section(results: dict[str, Any]) -> list[str]:
             x = ratio(leg["p95"], q["fastest_ms"]["p95"])
             vs_ch = ratio(leg["p95"], (q.get("fastest_ch_ms") or {}).get("p95"))
             extra = f"; {fmt(vs_ch, 0)}× the CH's fastest p95" if vs_ch is not None else ""
-            line("3. whole-leg p95 ≤ 2× fastest p95 (A*)", name, f"{fmt(leg['p95'], 1)} ({how}) / {fmt(q['fastest_ms']['p95'], 1)} ms = {fmt(x, 2)}×{extra}",
-                 None if x is None else x <= 2)
+            # Only plan_leg's own figure is judged: older runs timed the flat kernels, which plan_leg no longer runs at that size.
+            line("3. whole-leg p95 ≤ 2× fastest p95 (A*)", name, f"{fmt(leg['p95'], 1)} ({how}) / {fmt(q['fastest_ms']['p95'], 1)} ms = {fmt(x, 2)}×{extra}"
+                 + ("" if how == "plan_leg" else "; not re-measured with plan_leg"), None if x is None or how != "plan_leg" else x <= 2)
         ch = _peer(r, "osrm-ch")
         ours, how = _our_fastest(q)
         x = ratio(ours["p50"], (ch.get("route_ms") or {}).get("p50"))
