@@ -1,8 +1,8 @@
 """The venue matrix keeps only the two ends of each pair's (charge, time) front
-(``routeplan.matrix.front_ends``: the cheapest route, and the cheapest within the fastest time):
-both must equal brute force's front ends, on the flat kernel and on the cell overlay, on generated
-graphs full of equal times (where "the cheapest of the equally fastest" is not the fastest route
-Dijkstra happens to find)."""
+(``routeplan.matrix.front_ends``: the cheapest route, and the cheapest within the fastest time,
+asked of the fastest-route edges only, ``tight_times``): both must equal brute force's front ends,
+on the flat kernel and on the cell overlay, on generated graphs full of equal times (where "the
+cheapest of the equally fastest" is not the fastest route Dijkstra happens to find)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from oracles import all_routes, front_of, times_close
 from randgraphs import make_case
 
 from routeplan.kernels import csr_from_edges
-from routeplan.kernels.dijkstra import edge_tails, shortest_path
+from routeplan.kernels.dijkstra import dijkstra_all, edge_tails, shortest_path
 from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import route_cost
 from routeplan.kernels.overlay_cells import OverlayQuery, build_overlay, edge_cells
-from routeplan.matrix import front_ends
+from routeplan.matrix import front_ends, tight_times
 
 SEEDS = range(70_000, 70_400)
 
@@ -51,12 +51,26 @@ def test_front_ends_equal_brute_force(seed: int) -> None:
         assert route_cost(list(r.edges), lab, charge)[0] == r.cost
         assert times_close(float(tm[list(r.edges)].sum()), r.time_s)
 
+    # The matrix's way: the second question asked of the fastest-route edges only.
+    tight = tight_times(edge_tails(indptr), heads, tm, dijkstra_all(indptr, heads, tm, allowed, c.source))
+
+    def flat_tight(**kw):  # type: ignore[no-untyped-def]
+        return pareto_front_fast(indptr, heads, tight, lab, charge, c.source, c.target, **kw)
+
+    got_t = front_ends(flat, fast, lab, charge, within=flat_tight)
+    _ends(want, got_t)
+    assert [(r.cost, r.time_s) for r in got_t[:1]] == [(r.cost, r.time_s) for r in got[:1]]
+    for r in got_t:
+        assert times_close(float(tm[list(r.edges)].sum()), r.time_s)
+
     cell, cell_label = edge_cells(lab, None, charge.shape[0])
     ov = build_overlay(indptr, heads, tm, cell, cell_label, threads=1)
     q = OverlayQuery(ov, indptr, heads, edge_tails(indptr), tm, lab, charge, c.source, c.target)
     ofast = q.fastest()
     assert ofast is not None and times_close(ofast[0], fast[0])
     _ends(want, front_ends(q.front, ofast, lab, charge, indptr_heads=(indptr, heads)))
+    _ends(want, front_ends(q.front, ofast, lab, charge, within=lambda **kw: flat_tight(**{k: v for k, v in kw.items() if k != "indptr_heads"}),
+                           indptr_heads=(indptr, heads)))
 
 
 def test_front_ends_corpus_has_ties_that_matter() -> None:
