@@ -69,7 +69,8 @@ def test_replace_section_in_place_before_days_or_appended() -> None:
 
 def _results(**peer: Any) -> dict[str, Any]:
     machine = {"git_sha": "0" * 40, "python": "3.11", "cpus": 2, "mem_mb": 1, "platform": "x", "date": "2026-12-03T00:00:00Z"}
-    q = {"fastest_ms": {"p50": 1.0, "p95": 2.0}, "cheapest_ms": {"p50": 2.0, "p95": 5.0}, "routes_found": 2}
+    q = {"fastest_ms": {"p50": 1.0, "p95": 2.0}, "cheapest_ms": {"p50": 2.0, "p95": 5.0}, "routes_found": 2,
+         "leg_ms": {"p50": 2.5, "p95": 5.0}, "leg_engine": {"engine": "flat", "fastest": "A*"}, "leg_mismatches": 0}
     b = {"nodes": 10, "edges": 20, "wall_s": 1.0, "peak_rss_mb": 100.0}
     return {"machine": machine, "pairs": 2, "seed": 0,
             "datasets": {"county": {"generated": True, "build": b, "queries": q, "peers": peer, "machine": machine}}}
@@ -86,7 +87,7 @@ def test_run_markdown_keeps_the_real_days_section(tmp_path: Path) -> None:
     new = doc.read_text(encoding="utf-8")
     assert new[new.index(DAYS):].rstrip("\n") == real[real.index(DAYS):].rstrip("\n")
     assert "| county (GENERATED) |" in new and "0.50 / 1.00 (1/2)" in new and "timeout at 900 s" in new
-    assert "missed" in new  # cheapest p95 5.0 > 2 x fastest p95 2.0 (target 3), OSRM found 1/2 (target 6)
+    assert "5.0 (plan_leg) / 2.0 ms = 2.50×" in new and "missed" in new  # whole leg p95 5.0 > 2 x fastest p95 2.0 (target 3)
     assert "county, OSRM CH: 1 pair(s)" in new
     brun.write_markdown(_results(), doc)  # again: still one copy of every kept section
     again = doc.read_text(encoding="utf-8")
@@ -181,3 +182,14 @@ def test_run_measured_reports_status_without_hanging(tmp_path: Path) -> None:
     slow = proc.run_measured(["sleep", "30"], log=log, cwd=tmp_path, timeout_s=0.3)
     assert slow.status == "timeout"
     assert "$ sleep 30" in log.read_text()
+
+
+def test_whole_leg_target_judges_only_plan_legs_own_figure(tmp_path: Path) -> None:
+    """A row from an older run (the flat kernels timed, no plan_leg figure) is shown, not judged."""
+    r = _results()
+    q = r["datasets"]["county"]["queries"]
+    for k in ("leg_ms", "leg_engine", "leg_mismatches"):
+        del q[k]
+    rows = "\n".join(brun.targets_section(r))
+    assert "5.0 (A* + flat labels) / 2.0 ms = 2.50×; not re-measured with plan_leg | – |" in rows
+    assert "missed" not in rows
