@@ -355,10 +355,10 @@ def test_dask_parent_puts_the_customise_steps_on_disk_first(b2024, tmp_path, mon
     kinds = lambda: sorted({f.name.split("-")[0] for f in tmp_path.glob("*.npz")})
     assert "overlay" not in kinds() and "ch" not in kinds()
     net = Network.load(network_path(built))
-    mmod._customise_on_disk(net, ExpensePolicy(), "one-to-many", keep=False)
+    mmod.customise_on_disk(net, ExpensePolicy(), "one-to-many", keep=False)
     assert "overlay" not in kinds() and "ch" not in kinds()  # that method uses neither
-    mmod._customise_on_disk(net, ExpensePolicy(), "pairwise", keep=False)
+    mmod.customise_on_disk(net, ExpensePolicy(), "pairwise", keep=False)
     assert {"overlay", "ch"} <= set(kinds())
     assert "_ch" not in net.__dict__ and not net.__dict__.get("_overlay_cache")
-    mmod._customise_on_disk(built, ExpensePolicy(), "pairwise", keep=True)
+    mmod.customise_on_disk(built, ExpensePolicy(), "pairwise", keep=True)
     assert "_ch" in built.__dict__ and built.__dict__.get("_overlay_cache")

@@ -721,7 +721,7 @@ def network_path(network: Network | str | os.PathLike[str], cache_dir: str | os.
     return p.resolve()
 
 
-def _customise_on_disk(net: Network, policy: ExpensePolicy, method: Method, *, keep: bool) -> None:
+def customise_on_disk(net: Network, policy: ExpensePolicy, method: Method, *, keep: bool) -> None:
     """Build (or find) on disk the one-off structures the pairwise search uses on this network
     (the cell overlay, the contraction hierarchy), once, before any task: otherwise every Dask
     worker would build its own at the same time.  ``keep=False`` drops them from this process's
@@ -847,7 +847,7 @@ def venue_matrix_dask(
     if progress is not None:
         progress(n_done, len(stops))
     if todo:
-        _customise_on_disk(net, policy, method, keep=isinstance(network, Network))
+        customise_on_disk(net, policy, method, keep=isinstance(network, Network))
         own: list[Any] = []
         try:
             if client is None:
