@@ -328,6 +328,13 @@ class _Context:
             pfree.append(net.cell_codes[dest.cell])
         comp = net.compile(self.policy, tuple(pfree))
         cg = net.cell_graph(self.exempt)
+
+        def flat(times: npt.NDArray[np.float64]) -> Callable[..., list[LabelRoute]]:
+            def run(**kw: Any) -> list[LabelRoute]:
+                return pareto_front_fast(comp.indptr, comp.heads, times, comp.label, comp.label_charge, origin.node, dest.node,
+                                         xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace, **kw)
+            return run
+
         search: Callable[..., list[LabelRoute]]
         if net.n_nodes >= OVERLAY_MIN_NODES:  # the engine plan_leg's "fast" picks at this size
             query = OverlayQuery(net.overlay(self.exempt), comp.indptr, comp.heads, comp.tails, comp.time_s, comp.label,
@@ -344,18 +351,10 @@ class _Context:
         else:
             fast = shortest_path(comp.indptr, comp.heads, comp.time_s, origin.node, dest.node, self.allowed, xy=net.node_x_y,
                                  inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace)
-
-            def search(**kw: Any) -> list[LabelRoute]:
-                return pareto_front_fast(comp.indptr, comp.heads, comp.time_s, comp.label, comp.label_charge, origin.node, dest.node,
-                                         xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace, **kw)
+            search = flat(comp.time_s)
         if fast is None:
             return []
-
-        def within(**kw: Any) -> list[LabelRoute]:
-            return pareto_front_fast(comp.indptr, comp.heads, tight, comp.label, comp.label_charge, origin.node, dest.node,
-                                     xy=net.node_x_y, inv_vmax=net.inv_vmax, landmarks=net.landmarks, workspace=net.workspace, **kw)
-
-        routes = front_ends(search, fast, comp.label, comp.label_charge, within=within, cell_graph=cg)
+        routes = front_ends(search, fast, comp.label, comp.label_charge, within=flat(tight), cell_graph=cg)
         return [(lr.cost, lr.time_s, sorted(route_cost(lr.edges, comp.label, comp.label_charge)[1])) for lr in routes]
 
 
