@@ -869,6 +869,30 @@ def _meeting_arcs(meet, source, target, pf, nf, pb, nb):  # type: ignore[no-unty
     return arcs
 
 
+@numba.njit(cache=True, inline="always")
+def _relax(u, d, ptr, nbr, w, arc_off, dist, pred, pnode, touched, nt, hk, hn, hp, size, other, meeting, best, meet):  # type: ignore[no-untyped-def]
+    """Relax the arcs ``ptr[u]..ptr[u + 1]`` of ``u``, settled at ``d``, in one search direction:
+    a shorter distance to ``x = nbr[j]`` is recorded with its arc (``arc_off + j``) and tail, ``x``
+    is remembered for the reset (``touched``) and queued; with ``meeting``, ``x`` is also checked
+    as a meeting point against the other direction's distances ``other``.  One step for the query's
+    two directions and both phases of one-to-many.  Returns ``(nt, size, best, meet)``."""
+    for j in range(ptr[u], ptr[u + 1]):
+        x = nbr[j]
+        nd = d + w[j]
+        if nd < dist[x]:
+            if dist[x] == _INF:
+                touched[nt] = x
+                nt += 1
+            dist[x] = nd
+            pred[x] = arc_off + j
+            pnode[x] = u
+            size = _heap_set(hk, hn, hp, size, x, nd)
+            if meeting and nd + other[x] < best:
+                best = nd + other[x]
+                meet = x
+    return nt, size, best, meet
+
+
 @numba.njit(cache=True)
 def _ch_query(source, target, up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, arc_pos, arc_first, arc_second,  # type: ignore[no-untyped-def]
               df, db, pf, pb, nf, nb, hkf, hnf, hpf, hkb, hnb, hpb, tf, tb):
@@ -903,20 +927,7 @@ def _ch_query(source, target, up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, arc_
                 meet = u
             if _stalled(u, d, dn_ptr, dn_tail, dn_w, df):
                 continue
-            for j in range(up_ptr[u], up_ptr[u + 1]):
-                x = up_head[j]
-                nd = d + up_w[j]
-                if nd < df[x]:
-                    if df[x] == _INF:
-                        tf[ntf] = x
-                        ntf += 1
-                    df[x] = nd
-                    pf[x] = j
-                    nf[x] = u
-                    sf = _heap_set(hkf, hnf, hpf, sf, x, nd)
-                    if nd + db[x] < best:
-                        best = nd + db[x]
-                        meet = x
+            ntf, sf, best, meet = _relax(u, d, up_ptr, up_head, up_w, 0, df, pf, nf, tf, ntf, hkf, hnf, hpf, sf, db, True, best, meet)
         else:
             u, d, sb = _heap_pop(hkb, hnb, hpb, sb)
             if df[u] + d < best:
@@ -924,20 +935,7 @@ def _ch_query(source, target, up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, arc_
                 meet = u
             if _stalled(u, d, up_ptr, up_head, up_w, db):
                 continue
-            for j in range(dn_ptr[u], dn_ptr[u + 1]):
-                x = dn_tail[j]
-                nd = d + dn_w[j]
-                if nd < db[x]:
-                    if db[x] == _INF:
-                        tb[ntb] = x
-                        ntb += 1
-                    db[x] = nd
-                    pb[x] = n_up + j
-                    nb[x] = u
-                    sb = _heap_set(hkb, hnb, hpb, sb, x, nd)
-                    if nd + df[x] < best:
-                        best = nd + df[x]
-                        meet = x
+            ntb, sb, best, meet = _relax(u, d, dn_ptr, dn_tail, dn_w, n_up, db, pb, nb, tb, ntb, hkb, hnb, hpb, sb, df, True, best, meet)
     total = _INF
     path = np.empty(0, np.int64)
     if meet >= 0:
@@ -1020,17 +1018,7 @@ def _ch_one_to_many(source, targets, up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_
         u, d, sf = _heap_pop(hkf, hnf, hpf, sf)
         if _stalled(u, d, dn_ptr, dn_tail, dn_w, df):
             continue
-        for j in range(up_ptr[u], up_ptr[u + 1]):
-            x = up_head[j]
-            nd = d + up_w[j]
-            if nd < df[x]:
-                if df[x] == _INF:
-                    tf[ntf] = x
-                    ntf += 1
-                df[x] = nd
-                pf[x] = j
-                nf[x] = u
-                sf = _heap_set(hkf, hnf, hpf, sf, x, nd)
+        ntf, sf, _best, _meet = _relax(u, d, up_ptr, up_head, up_w, 0, df, pf, nf, tf, ntf, hkf, hnf, hpf, sf, db, False, _INF, -1)
     for i in range(targets.shape[0]):
         target = targets[i]
         if target == source:
@@ -1049,17 +1037,7 @@ def _ch_one_to_many(source, targets, up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_
                 meet = u
             if _stalled(u, d, up_ptr, up_head, up_w, db):
                 continue
-            for j in range(dn_ptr[u], dn_ptr[u + 1]):
-                x = dn_tail[j]
-                nd = d + dn_w[j]
-                if nd < db[x]:
-                    if db[x] == _INF:
-                        tb[ntb] = x
-                        ntb += 1
-                    db[x] = nd
-                    pb[x] = n_up + j
-                    nb[x] = u
-                    sb = _heap_set(hkb, hnb, hpb, sb, x, nd)
+            ntb, sb, _best, _meet = _relax(u, d, dn_ptr, dn_tail, dn_w, n_up, db, pb, nb, tb, ntb, hkb, hnb, hpb, sb, df, False, _INF, -1)
         sb = _heap_clear(hnb, hpb, sb)
         out[i] = _INF
         if meet >= 0:
