@@ -191,3 +191,22 @@ def test_graph_outside_the_boundaries_is_refused(tmp_path, b2024):
     with pytest.raises(DataError, match="outside every constituency"):
         network_from_graph(G, b2024)
     assert network_from_graph(G, b2024, max_outside_share=1.0).meta["outside_km"] > 0
+
+
+def test_consuming_overlay_gives_the_same_pieces_and_empties_the_segments(b2024):
+    """``consume=True`` (the national build's memory saving) changes no output: the real Newport
+    overlay, array by array, and the segments it was handed are emptied, not half-kept."""
+    from datapaths import NEWPORT
+
+    seg = largest_scc(split_ways(read_osm(NEWPORT, CoachProfile())))
+    kept = overlay(seg, b2024)
+    fields = [k for k, v in vars(seg).items() if isinstance(v, np.ndarray)]
+    before = {k: getattr(seg, k).copy() for k in fields}
+    eaten = overlay(seg, b2024, consume=True)
+    for k, v in vars(kept).items():
+        if isinstance(v, np.ndarray):
+            got = getattr(eaten, k)
+            assert got.dtype == v.dtype and np.array_equal(got, v), k
+    assert kept.stats == eaten.stats
+    assert {k for k in fields if getattr(seg, k).size == 0} == set(fields)
+    assert any(before[k].size for k in fields)

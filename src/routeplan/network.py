@@ -142,14 +142,16 @@ class Network:
         piece = np.concatenate([fw, bw])
         forward = np.concatenate([np.ones(fw.size, bool), np.zeros(bw.size, bool)])
         indptr, heads_s, order = csr_from_edges(self.n_nodes, tails, heads)
-        piece = piece[order]
+        del heads, fw, bw
+        piece, tails, forward = piece[order], tails[order], forward[order]
+        del order  # each input freed as its sorted copy is made: the build's peak memory
         # Driving a piece, then passing the node at its end (signals, stop lines).
         time_s = self.piece_time_s[piece] + self.pieces.node_delay[heads_s]
         # Top speed over all edges, a hair higher so straight-line/vmax never exceeds a time.
         vmax = float(np.max(self.pieces.length_m[piece] / time_s)) * (1 + 1e-9) if piece.size else 1.0
         return {
-            "indptr": indptr, "heads": heads_s, "tails": tails[order], "piece": piece,
-            "forward": forward[order], "time_s": time_s, "inv_vmax": 1.0 / vmax,
+            "indptr": indptr, "heads": heads_s, "tails": tails, "piece": piece,
+            "forward": forward, "time_s": time_s, "inv_vmax": 1.0 / vmax,
         }
 
     def _labels(self, exempt: frozenset[str]) -> npt.NDArray[np.int32]:
@@ -376,7 +378,8 @@ class Network:
 
 
 _RUNTIME_META = ("cache_dir", "cache")
-_NOT_FOR_LANDMARKS = ("geom_ptr", "geom_lon", "geom_lat", "cell", "flag")  # pieces arrays the landmark search never reads
+_NOT_FOR_CSR = ("geom_ptr", "geom_lon", "geom_lat", "cell", "flag")  # pieces arrays the search graph is built without
+_NOT_FOR_LANDMARKS = tuple(k for k in _ARRAYS if k != "node_id")  # pieces arrays the landmark search never reads
 _BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py", "kernels/components.py")
 _LANDMARK_MODULES = ("kernels/landmarks.py", "kernels/dijkstra.py")
 _OVERLAY_MODULES = ("kernels/overlay_cells.py", "policy.py")
@@ -461,10 +464,15 @@ def build_network(
         net.save(entry)
         net.meta["cache_dir"] = str(entry.parent)
         say("computing landmarks", 0, None)
-        # "customise": the policy-independent A* bounds, cached beside the network.  The pieces'
-        # shape points and cells play no part in them: they wait in the file just written
-        # meanwhile (the search's arrays plus them were the build's peak memory).
+        # "customise": the policy-independent A* bounds, cached beside the network.  Their search
+        # reads only the CSR arrays and the node positions: every pieces array but node_id
+        # (n_nodes) waits in the file just written meanwhile, as does the pieces' travel time
+        # (the search's arrays plus them were the build's peak memory).
         pc = net.pieces
+        for k in _NOT_FOR_CSR:
+            setattr(pc, k, np.zeros(0, dtype=getattr(pc, k).dtype))
+        _ = net._csr, net.node_xy
+        net.__dict__.pop("piece_time_s", None)
         for k in _NOT_FOR_LANDMARKS:
             setattr(pc, k, np.zeros(0, dtype=getattr(pc, k).dtype))
         release_freed_memory()
@@ -560,7 +568,7 @@ def assemble(
     release_freed_memory()  # the SCC search's graph
     name = f"overlaying {boundaries.name} (segments)"
     say(name, 0, None)
-    pieces = overlay(seg, boundaries, params, progress=lambda d, t: say(name, d, t))
+    pieces = overlay(seg, boundaries, params, progress=lambda d, t: say(name, d, t), consume=True)
     del seg
     say("done", 1, 1)
     meta = {

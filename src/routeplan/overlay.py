@@ -170,11 +170,16 @@ def _to_global(cell: npt.NDArray[np.int64], keep_idx: npt.NDArray[np.int64]) -> 
 _G = TypeVar("_G", bound=np.generic)
 
 
-def _take_then(src: npt.NDArray[_G], idx: npt.NDArray[np.int64], tail: npt.NDArray[_G]) -> npt.NDArray[_G]:
-    """``np.concatenate([src[idx], tail])`` without the temporary ``src[idx]``."""
-    out = np.empty(idx.shape[0] + tail.shape[0], dtype=np.result_type(src.dtype, tail.dtype))
-    np.take(src, idx, out=out[: idx.shape[0]])
-    out[idx.shape[0] :] = tail
+def _take_then(src: npt.NDArray[_G], idx: npt.NDArray[np.int64] | npt.NDArray[np.bool_], tail: npt.NDArray[_G]) -> npt.NDArray[_G]:
+    """``np.concatenate([src[idx], tail])`` without the temporary ``src[idx]`` (``idx``: indexes
+    or a boolean mask)."""
+    k = int(np.count_nonzero(idx)) if idx.dtype == np.bool_ else idx.shape[0]
+    out = np.empty(k + tail.shape[0], dtype=np.result_type(src.dtype, tail.dtype))
+    if idx.dtype == np.bool_:
+        np.compress(idx.astype(np.bool_, copy=False), src, out=out[:k])
+    else:
+        np.take(src, idx, out=out[:k])
+    out[k:] = tail
     return out
 
 
@@ -194,8 +199,14 @@ def _lines(gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64], ptr: npt.ND
     return lines
 
 
-def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParams(), *, progress: Callable[[int, int | None], None] | None = None) -> Pieces:
-    """Cut segments at constituency boundaries and give each piece a cell (see module rules)."""
+def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParams(), *, progress: Callable[[int, int | None], None] | None = None,
+            consume: bool = False) -> Pieces:
+    """Cut segments at constituency boundaries and give each piece a cell (see module rules).
+
+    ``consume``: empty each of ``seg``'s arrays as soon as the pieces' copy of it is made, for a
+    caller that needs ``seg`` no more (the segments and the pieces at once were a national
+    build's peak memory).
+    """
     gx, gy = to_bng(seg.geom_lon, seg.geom_lat)
     n_seg = seg.a.shape[0]
     ptr = seg.geom_ptr
@@ -254,7 +265,8 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
         qi, qj = tree.query_nearest(mids, max_distance=params.outside_snap_m, all_matches=False)
         s_cell[out[qi]] = qj
         s_flag[out[qi]] = OUTSIDE_SNAPPED
-    s_geom = concat_ranges(ptr[:-1][sidx], ptr[1:][sidx])
+    # Shape points of the segments kept whole, as a mask (an index would be 8 bytes a point).
+    s_geom = np.repeat(~crossing, np.diff(ptr))
     # Chunks met by each crossing segment (query output is sorted by segment).
     cstart = np.searchsorted(li, np.arange(n_seg + 1))
     cidx = np.flatnonzero(crossing)
@@ -273,6 +285,8 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     P_len: list[float] = []
     P_geom: list[npt.NDArray[np.float64]] = []
     new_node_xy: list[tuple[float, float]] = []
+    x = y = np.zeros(0, dtype=np.float64)
+    my_chunks = np.zeros(0, dtype=np.int64)
     for i, s in enumerate(cidx.tolist()):
         if progress and i % 5000 == 0:
             progress(i, int(cidx.shape[0]))
@@ -321,8 +335,9 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
             P_geom.append(_cut_coords(x, y, cum, d0, d1))
             prev = nxt
     # The projected shape points and the boundary geometry are done with: free them before the
-    # pieces' arrays are put together.
-    del gx, gy, cstart, li, cj, chunks, chunk_poly, ctree, tree, polys
+    # pieces' arrays are put together.  The loop's last x, y and my_chunks are views that would
+    # keep all of gx, gy and cj alive (182 MB on the GB preset).
+    del x, y, my_chunks, gx, gy, cstart, li, cj, chunks, chunk_poly, ctree, tree, polys
     release_freed_memory()
     new_lon = new_lat = np.zeros(0, dtype=np.float64)
     if new_node_xy:
@@ -347,24 +362,39 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
         outside_pieces=int(np.sum(flag_all == OUTSIDE)),
     )
     log.info("overlay: %d segments -> %d pieces, %d crossing nodes", n_seg, P_seg_arr.shape[0], len(new_node_xy))
+    del ptr
+    n_new = len(new_node_xy)
+
+    def done(name: str) -> None:
+        if consume:
+            setattr(seg, name, np.zeros(0, dtype=getattr(seg, name).dtype))
+
     geom_lon = _take_then(seg.geom_lon, s_geom, c_lon)
+    done("geom_lon")
     geom_lat = _take_then(seg.geom_lat, s_geom, c_lat)
-    del s_geom
+    done("geom_lat")
+    del s_geom, c_lon, c_lat
+    geom_ptr = np.concatenate([[0], np.cumsum(glens)]).astype(np.int64)
+    done("geom_ptr")
+    node_id = np.concatenate([seg.node_id, -np.arange(1, n_new + 1, dtype=np.int64)])
+    done("node_id")
+    node_lon = np.concatenate([seg.node_lon, np.asarray(new_lon, dtype=np.float64)])
+    done("node_lon")
+    node_lat = np.concatenate([seg.node_lat, np.asarray(new_lat, dtype=np.float64)])
+    done("node_lat")
+    node_delay = np.concatenate([seg.node_delay, np.zeros(n_new, dtype=np.float64)])
+    done("node_delay")
+    a = _take_then(seg.a, sidx, np.asarray(P_a, dtype=np.int64))
+    done("a")
+    b = _take_then(seg.b, sidx, np.asarray(P_b, dtype=np.int64))
+    done("b")
+    fwd, bwd, way = seg.fwd[P_seg_arr], seg.bwd[P_seg_arr], seg.way[P_seg_arr]
+    for name in ("fwd", "bwd", "way"):
+        done(name)
     return Pieces(
-        node_id=np.concatenate([seg.node_id, -np.arange(1, len(new_node_xy) + 1, dtype=np.int64)]),
-        node_lon=np.concatenate([seg.node_lon, np.asarray(new_lon, dtype=np.float64)]),
-        node_lat=np.concatenate([seg.node_lat, np.asarray(new_lat, dtype=np.float64)]),
-        node_delay=np.concatenate([seg.node_delay, np.zeros(len(new_node_xy), dtype=np.float64)]),
-        a=_take_then(seg.a, sidx, np.asarray(P_a, dtype=np.int64)),
-        b=_take_then(seg.b, sidx, np.asarray(P_b, dtype=np.int64)),
-        fwd=seg.fwd[P_seg_arr],
-        bwd=seg.bwd[P_seg_arr],
-        way=seg.way[P_seg_arr],
+        node_id=node_id, node_lon=node_lon, node_lat=node_lat, node_delay=node_delay, a=a, b=b, fwd=fwd, bwd=bwd, way=way,
         cell=_to_global(np.concatenate([s_cell, np.asarray(P_cell, dtype=np.int64)]), keep_idx),
         flag=flag_all,
         length_m=_take_then(lengths, sidx, np.asarray(P_len, dtype=np.float64)),
-        geom_ptr=np.concatenate([[0], np.cumsum(glens)]).astype(np.int64),
-        geom_lon=geom_lon,
-        geom_lat=geom_lat,
-        stats=stats,
+        geom_ptr=geom_ptr, geom_lon=geom_lon, geom_lat=geom_lat, stats=stats,
     )
