@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -670,6 +671,19 @@ def failures_section(results: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
+def _measured(res: dict[str, Any], args: argparse.Namespace, what: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, entry) of each dataset in ``--sizes`` that ``--out`` already holds from a run with
+    the peers in process; the others are skipped with a word on stderr."""
+    for spec in args.sizes.split(","):
+        name, _ = parse_dataset(spec)
+        entry = res["datasets"].get(name)
+        if entry is None or "peers" not in entry:
+            print(f"[{name}] not in {args.out} (or from an old run): skipped", file=sys.stderr)
+            continue
+        print(f"[{name}] {what}", file=sys.stderr)
+        yield name, entry
+
+
 def osrm_again(args: argparse.Namespace) -> None:
     """``--osrm-only``: OSRM's builds and queries again for datasets already measured."""
     from routeplan.boundaries import load_boundaries
@@ -679,12 +693,7 @@ def osrm_again(args: argparse.Namespace) -> None:
     res = json.loads(args.out.read_text())
     env = peers.ensure_peer_env(args.peer_venv or args.workdir / "peers-venv")
     bnd = load_boundaries("wpc-2024")
-    for spec in args.sizes.split(","):
-        name, _ = parse_dataset(spec)
-        entry = res["datasets"].get(name)
-        if entry is None or "peers" not in entry:
-            print(f"[{name}] not in {args.out}: skipped", file=sys.stderr)
-            continue
+    for name, entry in _measured(res, args, "OSRM only"):
         pbf = Path(entry["pbf"])
         net = build_network(pbf, bnd, cache_dir=args.workdir / "cache" / name)
         pairs = pick_pairs(net, res["pairs"], res["seed"])
@@ -721,13 +730,7 @@ def requery(args: argparse.Namespace) -> None:
     res = json.loads(args.out.read_text())
     env = peers.ensure_peer_env(args.peer_venv or args.workdir / "peers-venv")
     bnd = load_boundaries("wpc-2024")
-    for spec in args.sizes.split(","):
-        name, _ = parse_dataset(spec)
-        entry = res["datasets"].get(name)
-        if entry is None or "peers" not in entry:
-            print(f"[{name}] not in {args.out} (or from an old run): skipped", file=sys.stderr)
-            continue
-        print(f"[{name}] queries only", file=sys.stderr)
+    for name, entry in _measured(res, args, "queries only"):
         cpu0, psi0, wall0 = cpu_times(), cpu_pressure_us(), time.perf_counter()
         pbf = Path(entry["pbf"])
         net = build_network(pbf, bnd, cache_dir=args.workdir / "cache" / name)
@@ -763,17 +766,11 @@ def rebuild(args: argparse.Namespace) -> None:
     build only (the built arrays must stay bit-identical: the cache tests and the bench's digests
     check that), so one build target can be judged against a peer measured in the same run."""
     res = json.loads(args.out.read_text())
-    for spec in args.sizes.split(","):
-        name, _ = parse_dataset(spec)
-        entry = res["datasets"].get(name)
-        if entry is None or "peers" not in entry:
-            print(f"[{name}] not in {args.out} (or from an old run): skipped", file=sys.stderr)
-            continue
+    for name, entry in _measured(res, args, "builds only"):
         pbf = Path(entry["pbf"])
         if sha256(pbf) != entry["sha256"]:
-            print(f"[{name}] {pbf} is not the file measured before: skipped", file=sys.stderr)
+            print(f"  {pbf} is not the file measured before: skipped", file=sys.stderr)
             continue
-        print(f"[{name}] builds only", file=sys.stderr)
         cpu0, psi0, wall0 = cpu_times(), cpu_pressure_us(), time.perf_counter()
         cache = args.workdir / "cache" / name
         cache.mkdir(parents=True, exist_ok=True)
