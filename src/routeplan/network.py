@@ -469,14 +469,14 @@ def build_network(
         # (n_nodes) waits in the file just written meanwhile, as does the pieces' travel time
         # (the search's arrays plus them were the build's peak memory).
         pc = net.pieces
-        for k in _NOT_FOR_CSR:
-            setattr(pc, k, np.zeros(0, dtype=getattr(pc, k).dtype))
-        _ = net._csr, net.node_xy
-        net.__dict__.pop("piece_time_s", None)
-        for k in _NOT_FOR_LANDMARKS:
-            setattr(pc, k, np.zeros(0, dtype=getattr(pc, k).dtype))
-        release_freed_memory()
-        try:
+        try:  # the arrays come back from the file whatever happens
+            for k in _NOT_FOR_CSR:
+                setattr(pc, k, np.zeros(0, dtype=getattr(pc, k).dtype))
+            _ = net._csr, net.node_xy
+            net.__dict__.pop("piece_time_s", None)
+            for k in _NOT_FOR_LANDMARKS:
+                setattr(pc, k, np.zeros(0, dtype=getattr(pc, k).dtype))
+            release_freed_memory()
             _ = net.landmarks
             # Not kept in memory either (8 x 2 x nodes floats, 410 MB on the GB preset): a query
             # reads them back from the cache when it needs them.
