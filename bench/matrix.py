@@ -145,7 +145,7 @@ def measure(pbf: Path, cache_dir: Path, n: int, mode: str, origins: int | None, 
            "--mode", mode, "--seed", str(seed), "--method", method]
     if origins:
         cmd += ["--origins", str(origins)]
-    from bench.run import cpu_pressure_us
+    from bench.run import cpu_pressure_us, pressure_pct
 
     env = dict(os.environ, PYTHONPATH=str(REPO), DASK_LOGGING__DISTRIBUTED="error")
     import resource
@@ -173,8 +173,7 @@ def measure(pbf: Path, cache_dir: Path, n: int, mode: str, origins: int | None, 
         stop.set()
         th.join()
     wall = time.perf_counter() - t0
-    psi1 = cpu_pressure_us()
-    pressure = None if psi0 is None or psi1 is None else (psi1 - psi0) / 1e4 / wall
+    pressure = pressure_pct(psi0, t0)
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)  # every reaped descendant, Dask workers too
     if proc.returncode != 0:

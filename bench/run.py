@@ -333,6 +333,13 @@ def cpu_pressure_us() -> int | None:
         return None
 
 
+def pressure_pct(psi0: int | None, wall0: float) -> float | None:
+    """Share of the wall time since ``wall0`` (``time.perf_counter``) that some runnable task here
+    waited for a CPU (%), from a ``cpu_pressure_us`` reading taken then; None without PSI."""
+    psi1 = cpu_pressure_us()
+    return None if psi0 is None or psi1 is None else (psi1 - psi0) / 1e4 / (time.perf_counter() - wall0)
+
+
 def steal_pct(t0: tuple[int, int], t1: tuple[int, int]) -> float | None:
     """CPU time the hypervisor gave to others between two ``cpu_times`` readings (%): the load
     of other machines sharing these cores, which no process list here shows."""
@@ -753,9 +760,8 @@ def requery(args: argparse.Namespace) -> None:
             ans = peers.query(env, req)
             p.update(peers.summarise(ans["answers"], times, pairs, infos), load_s=ans["load_s"], query_peak_rss_mb=ans["peak_rss_mb"])
             print(f"  {key}: p50 {fmt(p['route_ms']['p50'], 2)} ms, CPU p50 {fmt(p['route_cpu_ms']['p50'], 2)} ms, found {p['routes_found']}", file=sys.stderr)
-        psi1 = cpu_pressure_us()
         entry["queries_remeasured"] = {"machine": machine(), "cpu_steal_pct": steal_pct(cpu0, cpu_times()),
-                                       "cpu_pressure_pct": None if psi0 is None or psi1 is None else (psi1 - psi0) / 1e4 / (time.perf_counter() - wall0)}
+                                       "cpu_pressure_pct": pressure_pct(psi0, wall0)}
         args.out.write_text(json.dumps(res, indent=1, default=str))
     write_markdown(res, args.markdown)
 
@@ -781,14 +787,14 @@ def rebuild(args: argparse.Namespace) -> None:
         entry["build"] = build
         print(f"  ours: build {build['wall_s']:.1f} s, peak {build['peak_rss_mb']:.0f} MB", file=sys.stderr)
         v = entry["peers"].get("valhalla") or {}
-        if not args.no_valhalla and v.get("status") == "ok":
+        valhalla = not args.no_valhalla and v.get("status") == "ok"
+        if valhalla:
             built = vh.build_tiles(vh.ensure_valhalla(args.workdir / "valhalla"), pbf, args.workdir / "valhalla" / pbf.stem,
                                    timeout_s=args.build_timeout, max_rss_mb=args.peer_mem_cap_mb)
             v.update(build_s=built.seconds, admin_s=built.admin_seconds, peak_rss_mb=built.peak_rss_mb, tiles_mb=built.tile_dir_mb)
             print(f"  valhalla: build {built.seconds:.1f} s, peak {built.peak_rss_mb:.0f} MB", file=sys.stderr)
-        psi1 = cpu_pressure_us()
-        entry["build_remeasured"] = {"machine": machine(), "cpu_steal_pct": steal_pct(cpu0, cpu_times()), "valhalla": "valhalla" in entry["peers"] and not args.no_valhalla,
-                                     "cpu_pressure_pct": None if psi0 is None or psi1 is None else (psi1 - psi0) / 1e4 / (time.perf_counter() - wall0)}
+        entry["build_remeasured"] = {"machine": machine(), "cpu_steal_pct": steal_pct(cpu0, cpu_times()), "valhalla": valhalla,
+                                     "cpu_pressure_pct": pressure_pct(psi0, wall0)}
         args.out.write_text(json.dumps(res, indent=1, default=str))
     write_markdown(res, args.markdown)
 
@@ -928,8 +934,7 @@ def main() -> None:
             print(f"  {key}: {info.get('status')}, build {fmt(info.get('build_s'))} s, peak {fmt(info.get('peak_rss_mb'), 0)} MB, "
                   f"p50 {fmt(rm, 2)} ms, found {info.get('routes_found', '–')}", file=sys.stderr)
         entry["cpu_steal_pct"] = steal_pct(cpu0, cpu_times())
-        psi1 = cpu_pressure_us()
-        entry["cpu_pressure_pct"] = None if psi0 is None or psi1 is None else (psi1 - psi0) / 1e4 / (time.perf_counter() - wall0)
+        entry["cpu_pressure_pct"] = pressure_pct(psi0, wall0)
         print(f"  CPU steal {fmt(entry['cpu_steal_pct'])} %, CPU pressure {fmt(entry['cpu_pressure_pct'])} % during the run", file=sys.stderr)
         results["datasets"][name] = entry
         args.out.parent.mkdir(parents=True, exist_ok=True)
