@@ -51,11 +51,11 @@ class Compiled:
 
     indptr: npt.NDArray[np.int64]
     heads: npt.NDArray[np.int32]
-    tails: npt.NDArray[np.int64]
+    tails: npt.NDArray[np.signedinteger[Any]]  # int32 below 2**31 nodes
     time_s: npt.NDArray[np.float64]
     label: npt.NDArray[np.int32]  # cell, or -1 when exempt/uncharged
     label_charge: npt.NDArray[np.int64]
-    piece: npt.NDArray[np.int64]
+    piece: npt.NDArray[np.signedinteger[Any]]  # int32 below 2**31 pieces
     forward: npt.NDArray[np.bool_]  # True when the position runs the piece from a to b
     policy: ExpensePolicy
 
@@ -139,12 +139,19 @@ class Network:
         bw = np.flatnonzero(pc.bwd)
         tails = np.concatenate([pc.a[fw], pc.b[bw]])
         heads = np.concatenate([pc.b[fw], pc.a[bw]])
-        piece = np.concatenate([fw, bw])
+        # Piece and tail of every position in int32 (they index arrays of fewer than 2**31
+        # pieces and nodes): half the memory of int64, 90 MB of the GB preset's build peak.
+        piece = np.empty(fw.size + bw.size, dtype=_index_dtype(pc.a.shape[0]))
+        piece[: fw.size] = fw
+        piece[fw.size :] = bw
         forward = np.concatenate([np.ones(fw.size, bool), np.zeros(bw.size, bool)])
         indptr, heads_s, order = csr_from_edges(self.n_nodes, tails, heads)
-        del heads, fw, bw
-        piece, tails, forward = piece[order], tails[order], forward[order]
+        del heads, tails, fw, bw
+        piece = piece[order]
+        forward = forward[order]
         del order  # each input freed as its sorted copy is made: the build's peak memory
+        # Sorted by tail, the tails are the CSR rows.
+        tails = np.repeat(np.arange(self.n_nodes, dtype=_index_dtype(self.n_nodes)), np.diff(indptr))
         # Driving a piece, then passing the node at its end (signals, stop lines).
         time_s = self.piece_time_s[piece] + self.pieces.node_delay[heads_s]
         # Top speed over all edges, a hair higher so straight-line/vmax never exceeds a time.
@@ -159,7 +166,7 @@ class Network:
         if exempt not in cache:
             piece = self._csr["piece"]
             mask = ExpensePolicy(exempt_classes=exempt).exempt_mask()[self.piece_class[piece]]
-            cache[exempt] = np.where(mask, -1, self.pieces.cell[piece]).astype(np.int32)
+            cache[exempt] = np.where(mask, -1, self.pieces.cell[piece]).astype(np.int32, copy=False)
         return cache[exempt]  # type: ignore[no-any-return]
 
     def allowed_mask(self, exempt: frozenset[str], label_charge: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
@@ -180,7 +187,7 @@ class Network:
         cache = self.__dict__.setdefault("_cell_graph_cache", {})
         if exempt not in cache:
             c = self._csr
-            cache[exempt] = build_cell_graph(c["indptr"], c["heads"], self._labels(exempt), len(self.cell_codes))
+            cache[exempt] = build_cell_graph(c["indptr"], c["heads"], self._labels(exempt), len(self.cell_codes), tails=c["tails"])
         return cache[exempt]
 
     def overlay(self, exempt: frozenset[str]) -> Any:
@@ -378,6 +385,11 @@ class Network:
 
 
 _RUNTIME_META = ("cache_dir", "cache")
+def _index_dtype(n: int) -> type[np.signedinteger[Any]]:
+    """The narrowest of int32 and int64 that indexes ``n`` items."""
+    return np.int32 if n < 2**31 else np.int64
+
+
 _NOT_FOR_CSR = ("geom_ptr", "geom_lon", "geom_lat", "cell", "flag")  # pieces arrays the search graph is built without
 _NOT_FOR_LANDMARKS = tuple(k for k in _ARRAYS if k != "node_id")  # pieces arrays the landmark search never reads
 _BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py", "kernels/components.py")

@@ -267,10 +267,13 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
         s_flag[out[qi]] = OUTSIDE_SNAPPED
     # Shape points of the segments kept whole, as a mask (an index would be 8 bytes a point).
     s_geom = np.repeat(~crossing, np.diff(ptr))
-    # Chunks met by each crossing segment (query output is sorted by segment).
-    cstart = np.searchsorted(li, np.arange(n_seg + 1))
     cidx = np.flatnonzero(crossing)
     del crossing
+    # Chunks met by each crossing segment (query output is sorted by segment), for the crossing
+    # segments only: for all of them, with the arange it searched for, was 90 MB of the GB
+    # preset's peak memory.
+    c_lo = np.searchsorted(li, cidx)
+    c_hi = np.searchsorted(li, cidx + 1)
     # Polygons holding each crossing segment's first vertex: candidates even if their outline is
     # not met (an overlapping polygon, say).
     fi, fp = tree.query(shapely.points(gx[ptr[cidx]], gy[ptr[cidx]]), predicate="intersects")
@@ -292,7 +295,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
             progress(i, int(cidx.shape[0]))
         x = gx[ptr[s] : ptr[s + 1]]
         y = gy[ptr[s] : ptr[s + 1]]
-        my_chunks = cj[cstart[s] : cstart[s + 1]]
+        my_chunks = cj[c_lo[i] : c_hi[i]]
         cands = np.union1d(chunk_poly[my_chunks], fp[first_in_ptr[i] : first_in_ptr[i + 1]])
         cum = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
         total = float(cum[-1])
@@ -337,7 +340,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     # The projected shape points and the boundary geometry are done with: free them before the
     # pieces' arrays are put together.  The loop's last x, y and my_chunks are views that would
     # keep all of gx, gy and cj alive (182 MB on the GB preset).
-    del x, y, my_chunks, gx, gy, cstart, li, cj, chunks, chunk_poly, ctree, tree, polys
+    del x, y, my_chunks, gx, gy, c_lo, c_hi, li, cj, chunks, chunk_poly, ctree, tree, polys
     release_freed_memory()
     new_lon = new_lat = np.zeros(0, dtype=np.float64)
     if new_node_xy:
