@@ -3,7 +3,7 @@ import shutil
 import geopandas as gpd
 import pytest
 import shapely
-from datapaths import DATA
+from datapaths import DATA, NEWPORT
 
 from routeplan.boundaries import from_polygons, load_boundaries, manifest
 from routeplan.errors import DataError
@@ -185,6 +185,27 @@ def test_polygons_are_repaired_lazily_and_exactly(tmp_path, monkeypatch):
     full = _eager(b)
     assert all(shapely.equals_exact(part, full.bng()[some], tolerance=0))
     assert all(shapely.equals_exact(b.geom, full.wgs84(), tolerance=0))
+    assert all(shapely.equals_exact(b.geom_bng, full.bng(), tolerance=0))
+    assert b.fixed_invalid == full.n_invalid()
+
+
+def test_build_leaves_the_boundary_cache_as_it_found_it(tmp_path, monkeypatch):
+    """A build repairs the polygons its overlay needs and then drops them (about 100 MB on a
+    national build), keeping those the caller had made before; dropped cells are made again
+    exactly when asked for."""
+    import numpy as np
+
+    from routeplan.network import build_network
+
+    monkeypatch.setenv("ROUTEPLAN_CACHE", str(tmp_path))
+    b = load_boundaries("wpc-2024", data_dir=DATA)
+    before = np.array([5, 641])
+    b.geom_bng_of(before)
+    build_network(NEWPORT, b, cache=False)
+    assert np.flatnonzero(b.polygons._done).tolist() == before.tolist()
+    assert all(g is None for g in np.delete(b.polygons._bng, before))
+    assert b.geom_bng_of(before)[0] is not None
+    full = _eager(b)
     assert all(shapely.equals_exact(b.geom_bng, full.bng(), tolerance=0))
     assert b.fixed_invalid == full.n_invalid()
 

@@ -111,6 +111,19 @@ class _Geoms:
         self._invalid[todo] = invalid
         self._done[todo] = True
 
+    def made(self) -> npt.NDArray[np.bool_]:
+        """Which cells' repaired polygons are made (a copy, for :meth:`forget_since`)."""
+        return self._done.copy()
+
+    def forget_since(self, made: npt.NDArray[np.bool_]) -> None:
+        """Drop the repaired polygons made since :meth:`made` gave ``made``: they are made again,
+        identically, if asked for.  A national build repairs all 650 constituencies for its
+        overlay (about 100 MB with their prepared indexes) and needs none of them afterwards."""
+        drop = self._done & ~made
+        self._wgs[drop] = None
+        self._bng[drop] = None
+        self._done[drop] = False
+
     def wgs84(self) -> npt.NDArray[np.object_]:
         self.ensure(np.arange(self.raw.shape[0]))
         return self._wgs

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -114,11 +115,15 @@ def _largest_scc_tarjan(n: int, tails: npt.NDArray[np.int64], heads: npt.NDArray
     return np.asarray(comp == int(np.argmax(counts)))
 
 
-def largest_scc(seg: Segments) -> Segments:
+def largest_scc(seg: Segments, *, consume: bool = False) -> Segments:
     """Keep the segments inside the largest strongly connected component, renumbering nodes.
 
     A coach must be able to get back out of anywhere it can drive into; islands of one-way
     streets and roads cut off by the extract's edge would make routes fail mysteriously.
+
+    ``consume``: empty each of ``seg``'s arrays as soon as its kept copy is made, for a caller
+    that needs ``seg`` no more (the segments before and after at once were a national build's
+    peak memory).
     """
     n = seg.node_id.shape[0]
     tails = np.concatenate([seg.a[seg.fwd], seg.b[seg.bwd]])
@@ -135,7 +140,9 @@ def largest_scc(seg: Segments) -> Segments:
     new_index = np.cumsum(keep_node) - 1
     ptr = seg.geom_ptr
     lens = np.diff(ptr)[keep]
-    gidx = concat_ranges(ptr[:-1][keep], ptr[1:][keep])
+    # The kept shape points as a mask (an index would be 8 bytes a point).
+    keep_point = np.repeat(keep, np.diff(ptr))
+    del ptr
     stats = dict(seg.stats)
     stats.update(
         nodes_before_scc=int(used.sum()),
@@ -148,18 +155,33 @@ def largest_scc(seg: Segments) -> Segments:
         "largest strongly connected component: kept %d of %d junction nodes (dropped %d, %.1f%%)",
         stats["nodes"], stats["nodes_before_scc"], dropped, 100.0 * dropped / max(1, stats["nodes_before_scc"]),
     )
+
+    def take(name: str, which: npt.NDArray[np.bool_]) -> npt.NDArray[Any]:
+        kept = getattr(seg, name)[which]
+        if consume:
+            setattr(seg, name, np.zeros(0, dtype=kept.dtype))
+        return kept  # type: ignore[no-any-return]
+
+    node_id, node_lon, node_lat, node_delay = (take(k, keep_node) for k in ("node_id", "node_lon", "node_lat", "node_delay"))
+    a, b = new_index[take("a", keep)], new_index[take("b", keep)]
+    fwd, bwd, way = (take(k, keep) for k in ("fwd", "bwd", "way"))
+    geom_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    if consume:
+        seg.geom_ptr = np.zeros(0, dtype=np.int64)
+    geom_lon = take("geom_lon", keep_point)
+    geom_lat = take("geom_lat", keep_point)
     return Segments(
-        node_id=seg.node_id[keep_node],
-        node_lon=seg.node_lon[keep_node],
-        node_lat=seg.node_lat[keep_node],
-        node_delay=seg.node_delay[keep_node],
-        a=new_index[seg.a[keep]],
-        b=new_index[seg.b[keep]],
-        fwd=seg.fwd[keep],
-        bwd=seg.bwd[keep],
-        way=seg.way[keep],
-        geom_ptr=np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
-        geom_lon=seg.geom_lon[gidx],
-        geom_lat=seg.geom_lat[gidx],
+        node_id=node_id,
+        node_lon=node_lon,
+        node_lat=node_lat,
+        node_delay=node_delay,
+        a=a,
+        b=b,
+        fwd=fwd,
+        bwd=bwd,
+        way=way,
+        geom_ptr=geom_ptr,
+        geom_lon=geom_lon,
+        geom_lat=geom_lat,
         stats=stats,
     )

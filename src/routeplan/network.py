@@ -150,16 +150,20 @@ class Network:
         piece = piece[order]
         forward = forward[order]
         del order  # each input freed as its sorted copy is made: the build's peak memory
-        # Sorted by tail, the tails are the CSR rows.
-        tails = np.repeat(np.arange(self.n_nodes, dtype=_index_dtype(self.n_nodes)), np.diff(indptr))
         # Driving a piece, then passing the node at its end (signals, stop lines).
         time_s = self.piece_time_s[piece] + self.pieces.node_delay[heads_s]
         # Top speed over all edges, a hair higher so straight-line/vmax never exceeds a time.
         vmax = float(np.max(self.pieces.length_m[piece] / time_s)) * (1 + 1e-9) if piece.size else 1.0
         return {
-            "indptr": indptr, "heads": heads_s, "tails": tails, "piece": piece,
+            "indptr": indptr, "heads": heads_s, "piece": piece,
             "forward": forward, "time_s": time_s, "inv_vmax": 1.0 / vmax,
         }
+
+    @cached_property
+    def _tails(self) -> npt.NDArray[np.signedinteger[Any]]:
+        """The tail of every CSR position: sorted by tail, the CSR rows.  Made when a search
+        first needs them, not by the build (45 MB of the GB preset's landmark step)."""
+        return np.repeat(np.arange(self.n_nodes, dtype=_index_dtype(self.n_nodes)), np.diff(self._csr["indptr"]))
 
     def _labels(self, exempt: frozenset[str]) -> npt.NDArray[np.int32]:
         cache = self.__dict__.setdefault("_label_cache", {})
@@ -187,7 +191,7 @@ class Network:
         cache = self.__dict__.setdefault("_cell_graph_cache", {})
         if exempt not in cache:
             c = self._csr
-            cache[exempt] = build_cell_graph(c["indptr"], c["heads"], self._labels(exempt), len(self.cell_codes), tails=c["tails"])
+            cache[exempt] = build_cell_graph(c["indptr"], c["heads"], self._labels(exempt), len(self.cell_codes), tails=self._tails)
         return cache[exempt]
 
     def overlay(self, exempt: frozenset[str]) -> Any:
@@ -289,7 +293,7 @@ class Network:
         return Compiled(
             indptr=c["indptr"],
             heads=c["heads"],
-            tails=c["tails"],
+            tails=self._tails,
             time_s=c["time_s"],
             label=self._labels(frozenset(policy.exempt_classes)),
             label_charge=policy.label_charges(self.cell_codes, self.cell_names, already_charged),
@@ -576,12 +580,15 @@ def assemble(
     places, skipped_ways = roads.places, roads.skipped_ways
     seg = split_ways(roads)
     del roads
-    seg = largest_scc(seg)
+    seg = largest_scc(seg, consume=True)
     release_freed_memory()  # the SCC search's graph
     name = f"overlaying {boundaries.name} (segments)"
     say(name, 0, None)
+    made = boundaries.polygons.made()
     pieces = overlay(seg, boundaries, params, progress=lambda d, t: say(name, d, t), consume=True)
     del seg
+    # The boundary set is left as it came: polygons repaired for the overlay only are dropped.
+    boundaries.polygons.forget_since(made)
     say("done", 1, 1)
     meta = {
         **meta,

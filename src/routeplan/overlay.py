@@ -191,11 +191,14 @@ def _cut_coords(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], cum: npt
     return np.column_stack([xs, ys])
 
 
-def _lines(gx: npt.NDArray[np.float64], gy: npt.NDArray[np.float64], ptr: npt.NDArray[np.int64], which: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
-    """Segments ``which`` as GEOS linestrings (coordinates ``gx/gy[ptr[s]:ptr[s+1]]``)."""
+def _lines(seg: Segments, which: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+    """Segments ``which`` as GEOS linestrings in British National Grid (projected afresh: the
+    projection is point by point, so a subset's coordinates equal the whole set's)."""
+    ptr = seg.geom_ptr
     starts, ends = ptr[:-1][which], ptr[1:][which]
     idx = concat_ranges(starts, ends)
-    lines: npt.NDArray[np.object_] = shapely.linestrings(np.column_stack([gx[idx], gy[idx]]), indices=np.repeat(np.arange(which.shape[0]), ends - starts))
+    gx, gy = to_bng(seg.geom_lon[idx], seg.geom_lat[idx])
+    lines: npt.NDArray[np.object_] = shapely.linestrings(np.column_stack([gx, gy]), indices=np.repeat(np.arange(which.shape[0]), ends - starts))
     return lines
 
 
@@ -242,6 +245,14 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     del li_parts, cj_parts
     crossing = np.zeros(n_seg, dtype=bool)
     crossing[li] = True
+    cidx = np.flatnonzero(crossing)
+    # Only the crossing segments' projected points are needed from here on (a few per cent of
+    # them): all of them were 182 MB of the GB preset's peak memory.
+    cpt = concat_ranges(ptr[cidx], ptr[cidx + 1])
+    cx, cy = gx[cpt], gy[cpt]
+    cptr = np.zeros(cidx.shape[0] + 1, dtype=np.int64)
+    np.cumsum(ptr[cidx + 1] - ptr[cidx], out=cptr[1:])
+    del gx, gy, cpt
 
     # Segments touching no boundary: cells propagate along connected roads, so one
     # point-in-polygon test per connected group of such segments decides them all.
@@ -251,7 +262,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     seg_comp = comp[seg.a[sidx]]
     uniq, first_seg = np.unique(seg_comp, return_index=True)
     rep = sidx[first_seg]
-    rep_pts = shapely.points(gx[ptr[rep]], gy[ptr[rep]])
+    rep_pts = shapely.points(*to_bng(seg.geom_lon[ptr[rep]], seg.geom_lat[ptr[rep]]))
     pi, pj = tree.query(rep_pts, predicate="intersects")
     comp_cell = np.full(uniq.shape[0], -1, dtype=np.int64)
     order = np.lexsort((-pj, pi))  # for each point, the lowest polygon index last
@@ -261,13 +272,12 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     s_flag = np.where(s_cell >= 0, INSIDE, OUTSIDE).astype(np.int8)
     out = np.flatnonzero(s_cell < 0)
     if out.size and params.outside_snap_m > 0:  # rule 4 for whole segments outside every polygon
-        mids = shapely.line_interpolate_point(_lines(gx, gy, ptr, sidx[out]), 0.5, normalized=True)
+        mids = shapely.line_interpolate_point(_lines(seg, sidx[out]), 0.5, normalized=True)
         qi, qj = tree.query_nearest(mids, max_distance=params.outside_snap_m, all_matches=False)
         s_cell[out[qi]] = qj
         s_flag[out[qi]] = OUTSIDE_SNAPPED
     # Shape points of the segments kept whole, as a mask (an index would be 8 bytes a point).
     s_geom = np.repeat(~crossing, np.diff(ptr))
-    cidx = np.flatnonzero(crossing)
     del crossing
     # Chunks met by each crossing segment (query output is sorted by segment), for the crossing
     # segments only: for all of them, with the arange it searched for, was 90 MB of the GB
@@ -276,7 +286,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     c_hi = np.searchsorted(li, cidx + 1)
     # Polygons holding each crossing segment's first vertex: candidates even if their outline is
     # not met (an overlapping polygon, say).
-    fi, fp = tree.query(shapely.points(gx[ptr[cidx]], gy[ptr[cidx]]), predicate="intersects")
+    fi, fp = tree.query(shapely.points(cx[cptr[:-1]], cy[cptr[:-1]]), predicate="intersects")
     first_in_ptr = np.searchsorted(fi, np.arange(cidx.shape[0] + 1))
 
     node_count = seg.node_id.shape[0]
@@ -293,8 +303,8 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
     for i, s in enumerate(cidx.tolist()):
         if progress and i % 5000 == 0:
             progress(i, int(cidx.shape[0]))
-        x = gx[ptr[s] : ptr[s + 1]]
-        y = gy[ptr[s] : ptr[s + 1]]
+        x = cx[cptr[i] : cptr[i + 1]]
+        y = cy[cptr[i] : cptr[i + 1]]
         my_chunks = cj[c_lo[i] : c_hi[i]]
         cands = np.union1d(chunk_poly[my_chunks], fp[first_in_ptr[i] : first_in_ptr[i + 1]])
         cum = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
@@ -339,8 +349,8 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
             prev = nxt
     # The projected shape points and the boundary geometry are done with: free them before the
     # pieces' arrays are put together.  The loop's last x, y and my_chunks are views that would
-    # keep all of gx, gy and cj alive (182 MB on the GB preset).
-    del x, y, my_chunks, gx, gy, c_lo, c_hi, li, cj, chunks, chunk_poly, ctree, tree, polys
+    # keep all of cx, cy and cj alive.
+    del x, y, my_chunks, cx, cy, cptr, c_lo, c_hi, li, cj, chunks, chunk_poly, ctree, tree, polys
     release_freed_memory()
     new_lon = new_lat = np.zeros(0, dtype=np.float64)
     if new_node_xy:
