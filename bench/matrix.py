@@ -261,9 +261,11 @@ def _short(sha: str) -> str:
 
 
 def _git_sha() -> str:
-    """HEAD, with ``+dirty`` when tracked files differ from it (the run measured uncommitted code)."""
+    """HEAD, with ``+dirty`` when tracked files other than the bench's own results differ from it
+    (the run measured uncommitted code)."""
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results", ":!docs"],
+                           cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
     return f"{sha}+dirty" if sha and dirty else sha
 
 
