@@ -46,6 +46,13 @@ class Segments:
     stats: dict[str, int]
 
 
+def empty_field(obj: Any, name: str) -> None:
+    """Replace the array attribute ``name`` of ``obj`` by an empty array of its dtype: frees it
+    (when nothing else holds it) while ``obj`` keeps its shape of fields.  How the build's steps
+    drop an input array once its copy is made, or set one aside while another step runs."""
+    setattr(obj, name, np.zeros(0, dtype=getattr(obj, name).dtype))
+
+
 def concat_ranges(starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Concatenate ``arange(starts[i], ends[i])`` for all i, vectorised."""
     lens = ends - starts
@@ -159,7 +166,7 @@ def largest_scc(seg: Segments, *, consume: bool = False) -> Segments:
     def take(name: str, which: npt.NDArray[np.bool_]) -> npt.NDArray[Any]:
         kept = getattr(seg, name)[which]
         if consume:
-            setattr(seg, name, np.zeros(0, dtype=kept.dtype))
+            empty_field(seg, name)
         return kept  # type: ignore[no-any-return]
 
     node_id, node_lon, node_lat, node_delay = (take(k, keep_node) for k in ("node_id", "node_lon", "node_lat", "node_delay"))
@@ -167,7 +174,7 @@ def largest_scc(seg: Segments, *, consume: bool = False) -> Segments:
     fwd, bwd, way = (take(k, keep) for k in ("fwd", "bwd", "way"))
     geom_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
     if consume:
-        seg.geom_ptr = np.zeros(0, dtype=np.int64)
+        empty_field(seg, "geom_ptr")
     geom_lon = take("geom_lon", keep_point)
     geom_lat = take("geom_lat", keep_point)
     return Segments(

@@ -30,7 +30,7 @@ from routeplan import __version__
 from routeplan import cache as rcache
 from routeplan.boundaries import Boundaries, release_freed_memory, sha256_file, to_bng
 from routeplan.errors import ConfigError, DataError
-from routeplan.graph import largest_scc, split_ways
+from routeplan.graph import empty_field, largest_scc, split_ways
 from routeplan.kernels import csr_from_edges
 from routeplan.osm import OsmRoads, Place, read_osm
 from routeplan.overlay import INSIDE, OverlayParams, Pieces, overlay
@@ -489,11 +489,11 @@ def build_network(
         pc = net.pieces
         try:  # the arrays come back from the file whatever happens
             for k in _NOT_FOR_CSR:
-                setattr(pc, k, np.zeros(0, dtype=getattr(pc, k).dtype))
+                empty_field(pc, k)
             _ = net._csr, net.node_xy
             net.__dict__.pop("piece_time_s", None)
             for k in _NOT_FOR_LANDMARKS:
-                setattr(pc, k, np.zeros(0, dtype=getattr(pc, k).dtype))
+                empty_field(pc, k)
             release_freed_memory()
             _ = net.landmarks
             # Not kept in memory either (8 x 2 x nodes floats, 410 MB on the GB preset): a query

@@ -40,7 +40,7 @@ import shapely
 
 from routeplan.boundaries import Boundaries, from_bng, release_freed_memory, to_bng
 from routeplan.errors import ConfigError
-from routeplan.graph import Segments, concat_ranges
+from routeplan.graph import Segments, concat_ranges, empty_field
 from routeplan.kernels.components import weak_components
 
 log = logging.getLogger(__name__)
@@ -380,7 +380,7 @@ def overlay(seg: Segments, bnd: Boundaries, params: OverlayParams = OverlayParam
 
     def done(name: str) -> None:
         if consume:
-            setattr(seg, name, np.zeros(0, dtype=getattr(seg, name).dtype))
+            empty_field(seg, name)
 
     geom_lon = _take_then(seg.geom_lon, s_geom, c_lon)
     done("geom_lon")
