@@ -16,7 +16,14 @@ included) is sampled for its peak RSS; modes: ``local`` (``venue_matrix`` in one
 origins are handed in as done) and extrapolates the whole matrix's time by n / K over the
 origins' part; the fixed costs (cluster start, workers loading the network) are not scaled.  Every
 run records a digest of its rows, so runs of the same venues on 1 and 2 workers and in one process
-can be checked to be equal.  Optionally ``--osrm-table`` times OSRM's ``Table`` (fastest times only,
+can be checked to be equal.
+
+``--part A:B`` (repeatable) measures a matrix too long for one sitting in parts: each part computes
+origins A..B-1 (all their destinations) in its own fresh process, is recorded as soon as it ends
+(``parts`` in the JSON) and keeps its rows in ``WORKDIR/matrix-rows/``.  Once the parts of a
+configuration tile all n origins, the whole matrix is recorded (``wholes``): its time is the sum of
+the parts' matrix times plus one part's fixed costs, and its digest is that of all the rows in
+origin order, the same digest a run in one piece gives.  Optionally ``--osrm-table`` times OSRM's ``Table`` (fastest times only,
 no charges; CH) on the same venues as a reference for the one-to-many part.
 """
 
@@ -65,6 +72,65 @@ def rows_digest(rows: Any) -> str:
     return h.hexdigest()
 
 
+def part_range(text: str, n: int) -> tuple[int, int]:
+    """``"A:B"`` as origins [A, B) of ``n``; an error unless 0 <= A < B <= n."""
+    try:
+        a, b = (int(x) for x in text.split(":"))
+    except ValueError:
+        msg = f"a part is A:B (origins A to B-1), got {text!r}"
+        raise SystemExit(msg) from None
+    if not 0 <= a < b <= n:
+        msg = f"part {text!r} is not within origins 0..{n}"
+        raise SystemExit(msg)
+    return a, b
+
+
+def write_rows(path: Path, rows: Any) -> None:
+    """A part's rows as JSON lines (written whole, then renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, sort_keys=True, default=str) + "\n")
+    tmp.replace(path)
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def rows_path(workdir: Path, name: str, n: int, mode: str, lo: int, hi: int) -> Path:
+    return workdir / "matrix-rows" / f"{name}-{n}-{mode}-{lo}-{hi}.jsonl"
+
+
+def tiling(parts: list[dict[str, Any]], n: int) -> list[dict[str, Any]] | None:
+    """The parts in origin order if their ranges cover 0..n-1 exactly once, else None."""
+    ordered = sorted(parts, key=lambda p: p["origin_lo"])
+    at = 0
+    for p in ordered:
+        if p["origin_lo"] != at:
+            return None
+        at += p["origins"]
+    return ordered if at == n else None
+
+
+def whole_from_parts(parts: list[dict[str, Any]], rows: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """The whole matrix from its parts (in origin order) and their rows."""
+    p0 = parts[0]
+    matrix_s = sum(p["matrix_s"] for p in parts)
+    fixed = sum(p["cluster_s"] + p["load_s"] + p["resolve_s"] + p["customise_s"] for p in parts) / len(parts)
+    flat = [r for part in rows for r in part]
+    return {"dataset": p0["dataset"], "generated": p0.get("generated"), "n": p0["n"], "mode": p0["mode"], "method": p0.get("method"),
+            "parts": len(parts), "pairs": sum(p["pairs"] for p in parts), "ok_pairs": sum(p["ok_pairs"] for p in parts),
+            "pairs_cheaper_off_fastest": sum(p["pairs_cheaper_off_fastest"] for p in parts), "matrix_s": matrix_s,
+            "total_s": fixed + matrix_s, "pairs_per_s": sum(p["pairs"] for p in parts) / matrix_s if matrix_s > 0 else None,
+            "peak_rss_mb": max(p["peak_rss_mb"] for p in parts), "cpu_s": sum(p["cpu_s"] for p in parts),
+            "cpu_pressure_pct": max(p["cpu_pressure_pct"] for p in parts), "digest": rows_digest(flat),
+            "first": min(p["date"] for p in parts), "last": max(p["date"] for p in parts),
+            "git_shas": sorted({p["git_sha"] for p in parts})}
+
+
 def extrapolate(matrix_s: float, fixed_s: float, n: int, k: int) -> float:
     """Whole-matrix seconds from a run of ``k`` of ``n`` origins: the fixed part once, the rest
     scaled by n / k (origins are independent and drawn at random)."""
@@ -92,9 +158,9 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     resolve_s = time.perf_counter() - t1
     moved = sum(1 for s, v in zip(stops, nodes, strict=True) if s.node != v)
     n = len(stops)
-    k = min(args.origins or n, n)
+    lo, k = part_range(args.part, n) if args.part else (0, min(args.origins or n, n))
     done: dict[int, list[MatrixRow]] = {}
-    for i in range(k, n):  # origins outside the slice: handed in as done, not computed
+    for i in (i for i in range(n) if not lo <= i < k):  # origins outside the slice: handed in as done, not computed
         done[i] = [MatrixRow(origin=i, destination=j, origin_label=stops[i].label, destination_label=stops[j].label,
                              status="no-route", fastest_s=None, fastest_pence=None, fastest_seats=[], cheapest_s=None,
                              cheapest_pence=None, cheapest_seats=[], stop_seats=[], stop_pence=0)
@@ -130,21 +196,27 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             client.close()
             cluster.close()
-    computed = [r for r in res.rows if r["origin"] < k]
+    computed = [r for r in res.rows if lo <= r["origin"] < k]
+    if args.rows_out:
+        write_rows(args.rows_out, computed)
     ok = [r for r in computed if r["status"] == "ok"]
     saving = sum(1 for r in ok if (r["fastest_pence"] or 0) > (r["cheapest_pence"] or 0))
-    return {"n": n, "origins": k, "pairs": len(computed), "ok_pairs": len(ok), "pairs_cheaper_off_fastest": saving,
+    return {"n": n, "origin_lo": lo, "origins": k - lo, "pairs": len(computed), "ok_pairs": len(ok), "pairs_cheaper_off_fastest": saving,
             "load_s": load_s, "resolve_s": resolve_s, "customise_s": customise_s, "cluster_s": cluster_s, "matrix_s": matrix_s,
             "venues_snapped_elsewhere": moved, "digest": rows_digest(computed), "net_nodes": net.n_nodes}
 
 
 def measure(pbf: Path, cache_dir: Path, n: int, mode: str, origins: int | None, seed: int, method: str,
-            timeout_s: float) -> dict[str, Any]:
+            timeout_s: float, part: str | None = None, rows_out: Path | None = None) -> dict[str, Any]:
     """Run one configuration in a fresh process; its wall time and the peak RSS of its tree."""
     cmd = [sys.executable, "-m", "bench.matrix", "--one", "--pbf", str(pbf), "--cache-dir", str(cache_dir), "--n", str(n),
            "--mode", mode, "--seed", str(seed), "--method", method]
     if origins:
         cmd += ["--origins", str(origins)]
+    if part:
+        cmd += ["--part", part]
+    if rows_out:
+        cmd += ["--rows-out", str(rows_out)]
     from bench.run import cpu_pressure_us, pressure_pct
 
     # This checkout's routeplan first (a run from a worktree measures that worktree's code, not the
@@ -241,6 +313,7 @@ def markdown(results: dict[str, Any]) -> str:
         whole = f"{fmt(r['extrapolated_total_s'], 0)}{' (extrapolated ×' + fmt(r['n'] / r['origins'], 1) + ')' if sliced else ''}"
         lines.append(f"| {label} | {r['n']}×{r['n']} | {r['mode']} | {r['origins']} | {r['pairs']:,} | {fmt(r['matrix_s'])} | {fmt(r['pairs_per_s'], 0)} | "
                      f"{fmt(r['cluster_s'])} | {fmt(r['load_s'])}{' (+' + fmt(r['customise_s']) + ')' if r.get('customise_s') else ''} | {whole} | {fmt(r['peak_rss_mb'], 0)} | {r.get('equal_to_local', '–')} | {fmt(r.get('cpu_s'), 0)} | {fmt(r['pairs'] / r['cpu_s'] if r.get('cpu_s') else None, 0)} | {fmt(r.get('cpu_pressure_pct'), 0)} |")
+    lines += parts_markdown(results)
     for t in results.get("osrm_table", []):
         if t.get("status") == "ok":
             lines += ["", (f"Reference: OSRM CH's `Table` on the same {t['n']} venues of {t['dataset']} (fastest times only, no charges, in-process, best of {t['repeats']}): "
@@ -248,6 +321,34 @@ def markdown(results: dict[str, Any]) -> str:
     for note in results.get("notes", []):
         lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+def parts_markdown(results: dict[str, Any]) -> list[str]:
+    """Matrices measured in parts (``--part``): each whole one, and each part."""
+    parts = results.get("parts", [])
+    if not parts:
+        return []
+    lines = ["", ("Matrices measured in parts (`--part A:B`: origins A to B-1, all their destinations, each part in its own fresh process; "
+             "the whole matrix's time is the sum of its parts' matrix times plus one part's mean fixed costs):"), "",
+             "| network | venues | mode | parts | pairs | matrix s (sum) | pairs/s | whole matrix s | peak RSS MB | rows equal to local | CPU s | max CPU pressure % | measured |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for w in results.get("wholes", []):
+        label = w["dataset"] + (" (GENERATED)" if w.get("generated") else "")
+        lines.append(f"| {label} | {w['n']}×{w['n']} | {w['mode']} | {w['parts']} | {w['pairs']:,} | {fmt(w['matrix_s'], 0)} | {fmt(w['pairs_per_s'], 1)} | "
+                     f"{fmt(w['total_s'], 0)} | {fmt(w['peak_rss_mb'], 0)} | {w.get('equal_to_local', '–')} | {fmt(w['cpu_s'], 0)} | "
+                     f"{fmt(w['cpu_pressure_pct'], 0)} | {w['first'][:16]} to {w['last'][:16]}, git {', '.join(_short(g) for g in w['git_shas'])} |")
+    lines += ["", "| network | venues | mode | origins | pairs | matrix s | pairs/s | peak RSS MB | rows equal to local | CPU s | CPU pressure % | measured |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in sorted(parts, key=lambda x: (x["dataset"], x["n"], x["mode"], x["origin_lo"])):
+        label = p["dataset"] + (" (GENERATED)" if p.get("generated") else "")
+        span = f"{p['origin_lo']}-{p['origin_lo'] + p['origins'] - 1}"
+        if p.get("status") != "ok":
+            lines.append(f"| {label} | {p['n']}×{p['n']} | {p['mode']} | {span} | – | {p.get('status')} after {fmt(p.get('wall_s'), 0)} s | – | {fmt(p.get('peak_rss_mb'), 0)} | – | – | – | {p['date'][:16]} |")
+            continue
+        lines.append(f"| {label} | {p['n']}×{p['n']} | {p['mode']} | {span} | {p['pairs']:,} | {fmt(p['matrix_s'])} | {fmt(p['pairs_per_s'], 1)} | "
+                     f"{fmt(p['peak_rss_mb'], 0)} | {p.get('equal_to_local', '–')} | {fmt(p.get('cpu_s'), 0)} | {fmt(p.get('cpu_pressure_pct'), 0)} | "
+                     f"{p['date'][:16]}, git {_short(p['git_sha'])} |")
+    return lines
 
 
 def write_markdown(results: dict[str, Any], path: Path) -> None:
@@ -269,6 +370,43 @@ def _git_sha() -> str:
     return f"{sha}+dirty" if sha and dirty else sha
 
 
+def _same(x: dict[str, Any], name: str, n: int, mode: str) -> bool:
+    return bool(x["dataset"] == name and x["n"] == n and x["mode"] == mode)
+
+
+def measure_parts(results: dict[str, Any], args: argparse.Namespace, name: str, pbf: Path, generated: bool, n: int,
+                  mode: str) -> None:
+    """Measure ``args.part`` of one configuration, one fresh process each, saving the results
+    after each part; record the whole matrix once its parts tile all origins."""
+    for text in args.part:
+        lo, hi = part_range(text, n)
+        print(f"[{name} {n}x{n} {mode} part {lo}:{hi}]", file=sys.stderr, flush=True)
+        out = rows_path(args.workdir, name, n, mode, lo, hi)
+        r = measure(pbf, args.cache_dir, n, mode, None, args.seed, args.method, args.timeout, part=f"{lo}:{hi}", rows_out=out)
+        r.update(dataset=name, generated=generated, n=n, mode=mode, method=args.method, origin_lo=lo, origins=hi - lo,
+                 rows_file=str(out), date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), git_sha=_git_sha())
+        # the same origins measured in one process: as a part, or as a slice run (first K origins)
+        local = [x for x in results.get("parts", []) if _same(x, name, n, "local") and x.get("origin_lo") == lo]
+        local += [x for x in results["runs"] if _same(x, name, n, "local") and x.get("origin_lo", 0) == lo and x.get("origins") == hi - lo]
+        local = [x for x in local if x.get("status") == "ok" and x.get("origins") == hi - lo]
+        if mode != "local" and r.get("status") == "ok" and local:
+            r["equal_to_local"] = "yes" if local[0]["digest"] == r["digest"] else "**NO**"
+        results["parts"] = [x for x in results.get("parts", []) if not (_same(x, name, n, mode) and x["origin_lo"] == lo)] + [r]
+        print(f"  {r.get('status')}: matrix {fmt(r.get('matrix_s'))} s, {fmt(r.get('pairs_per_s'), 0)} pairs/s", file=sys.stderr, flush=True)
+        ok = [x for x in results["parts"] if _same(x, name, n, mode) and x.get("status") == "ok"]
+        tiles = tiling(ok, n)
+        if tiles is not None:
+            whole = whole_from_parts(tiles, [read_rows(Path(p["rows_file"])) for p in tiles])
+            ref = [x for x in results["runs"] if _same(x, name, n, "local") and x.get("status") == "ok" and x.get("origins") == n]
+            ref += [x for x in results.get("wholes", []) if _same(x, name, n, "local")]
+            whole["equal_to_local"] = "–" if mode == "local" else ("yes" if ref and ref[0]["digest"] == whole["digest"] else
+                                                                    "**NO**" if ref else "–")
+            results["wholes"] = [x for x in results.get("wholes", []) if not _same(x, name, n, mode)] + [whole]
+            print(f"  whole matrix from {len(tiles)} parts: {fmt(whole['matrix_s'], 0)} s", file=sys.stderr, flush=True)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
@@ -279,6 +417,8 @@ def main() -> None:
     ap.add_argument("--venues", default="100,300")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--origins", type=int, help="run only this many origins and extrapolate (all their destinations)")
+    ap.add_argument("--part", action="append", default=[], help="A:B: measure origins A..B-1 as one part of a whole matrix (repeatable)")
+    ap.add_argument("--rows-out", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/rp-days/cache"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--method", default="pairwise")
@@ -291,6 +431,7 @@ def main() -> None:
     ap.add_argument("--markdown-only", action="store_true")
     args = ap.parse_args()
     if args.one:
+        args.part = args.part[0] if args.part else None
         print(json.dumps(run_one(args)))
         return
     results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {"runs": [], "osrm_table": []}
@@ -304,6 +445,11 @@ def main() -> None:
         name, path = spec.split("=", 1)
         pbf = Path(path)
         generated = Path(str(pbf) + ".json").is_file()
+        if args.part:
+            for n in (int(x) for x in args.venues.split(",")):
+                for mode in args.modes.split(","):
+                    measure_parts(results, args, name, pbf, generated, n, mode)
+            continue
         for n in (int(x) for x in args.venues.split(",")):
             for mode in args.modes.split(","):
                 print(f"[{name} {n}x{n} {mode}{' origins ' + str(args.origins) if args.origins else ''}]", file=sys.stderr, flush=True)

@@ -174,6 +174,39 @@ def test_matrix_markdown_goes_before_the_days_section(tmp_path: Path) -> None:
     assert new[new.index(DAYS):] == _doc()[_doc().index(DAYS):]
 
 
+def test_matrix_parts_tile_and_make_the_digest_of_a_run_in_one_piece(tmp_path: Path) -> None:
+    assert bmatrix.part_range("0:30", 300) == (0, 30) and bmatrix.part_range("270:300", 300) == (270, 300)
+    for bad in ("30", "5:5", "7:3", "-1:4", "0:301", "a:b"):
+        with pytest.raises(SystemExit):
+            bmatrix.part_range(bad, 300)
+    rows = [{"origin": i, "destination": j, "cheapest_pence": 46100 * ((i + j) % 3)} for i in range(5) for j in range(5) if i != j]
+    spans = [(0, 2), (2, 3), (3, 5)]
+    parts, part_rows = [], []
+    for k, (lo, hi) in enumerate(spans):
+        mine = [r for r in rows if lo <= r["origin"] < hi]
+        out = bmatrix.rows_path(tmp_path, "region", 5, "dask2", lo, hi)
+        bmatrix.write_rows(out, mine)
+        part_rows.append(bmatrix.read_rows(out))
+        parts.append({"dataset": "region", "n": 5, "mode": "dask2", "origin_lo": lo, "origins": hi - lo, "pairs": len(mine),
+                      "ok_pairs": len(mine), "pairs_cheaper_off_fastest": 1, "matrix_s": 10.0 * (k + 1), "cluster_s": 1.0,
+                      "load_s": 2.0, "resolve_s": 0.0, "customise_s": 0.0, "peak_rss_mb": 100.0 + k, "cpu_s": 20.0,
+                      "cpu_pressure_pct": float(k), "date": f"2026-12-0{k + 1}T00:00:00Z", "git_sha": "abc"})
+    assert part_rows[1] == [r for r in rows if r["origin"] == 2]  # the rows file gives the rows back
+    assert bmatrix.tiling(parts[::-1], 5) == parts  # in origin order whatever the order measured
+    assert bmatrix.tiling(parts[:2], 5) is None  # a gap at the end
+    assert bmatrix.tiling([parts[0], parts[2]], 5) is None  # a gap in the middle
+    assert bmatrix.tiling([*parts, parts[1]], 5) is None  # an overlap
+    whole = bmatrix.whole_from_parts(parts, part_rows)
+    assert whole["digest"] == bmatrix.rows_digest(rows)  # comparable with a run in one piece
+    assert whole["digest"] != bmatrix.rows_digest(rows[::-1])
+    assert whole["matrix_s"] == pytest.approx(60.0) and whole["total_s"] == pytest.approx(63.0)
+    assert whole["pairs"] == 20 and whole["parts"] == 3 and whole["peak_rss_mb"] == 102.0
+    assert whole["first"].startswith("2026-12-01") and whole["last"].startswith("2026-12-03")
+    text = "\n".join(bmatrix.parts_markdown({"parts": [dict(p, status="ok", pairs_per_s=1.0) for p in parts], "wholes": [whole]}))
+    assert "| 0-1 |" in text and "| 3-4 |" in text and "| 60 |" in text
+    assert bmatrix.parts_markdown({"runs": []}) == []
+
+
 def test_run_measured_reports_status_without_hanging(tmp_path: Path) -> None:
     log = tmp_path / "step.log"
     assert proc.run_measured(["true"], log=log, cwd=tmp_path).status == "ok"
