@@ -82,6 +82,7 @@ import numpy as np
 import numpy.typing as npt
 
 from routeplan import cache as rcache
+from routeplan.allocator import reuse_freed_memory
 from routeplan.errors import DataError, UsageError
 from routeplan.kernels.dijkstra import dijkstra_all, shortest_path
 from routeplan.kernels.fastlabels import pareto_front_fast
@@ -698,7 +699,7 @@ def read_matrix(path: str | os.PathLike[str], fmt: str | None = None) -> list[Ma
 _WORKER_NETS: dict[str, Network] = {}
 _WORKER_CTX: dict[str, _Context] = {}
 _WORKER_LOCK = threading.RLock()
-WORKER_STATS: dict[str, int] = {"network_loads": 0, "contexts": 0, "origins": 0}
+WORKER_STATS: dict[str, int] = {"network_loads": 0, "contexts": 0, "origins": 0, "malloc_tuned": 0}
 
 
 def network_path(network: Network | str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -743,6 +744,8 @@ def _worker_context(path: str, stops: Sequence[Stop], policy: ExpensePolicy, alr
         if ctx is None:
             net = _WORKER_NETS.get(path)
             if net is None:
+                if reuse_freed_memory():  # Dask's MALLOC_TRIM_THRESHOLD_ would make every search fault afresh
+                    WORKER_STATS["malloc_tuned"] = 1
                 net = _WORKER_NETS[path] = Network.load(path)
                 WORKER_STATS["network_loads"] += 1
             ctx = _WORKER_CTX[f"{fp}|{method}"] = _Context(net, stops, policy, already, method)
