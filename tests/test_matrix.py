@@ -3,6 +3,7 @@ pair, Dask equals one process, resume skips finished origins, writers round-trip
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -124,6 +125,22 @@ def test_bad_arguments(newport2024, venues):
         venue_matrix(newport2024, venues[:3], method="guess")  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="do not fit"):
         venue_matrix(newport2024, venues[:3], done={0: []})
+
+
+@pytest.mark.parametrize(("n", "workers"), [(1, 1), (7, 2), (100, 2), (300, 2), (300, 8), (1000, 3)])
+def test_origin_batches_shrink_to_single_origins_and_cover_each_once(n, workers):
+    from routeplan.matrix import origin_batches
+
+    todo = [3 * i + 1 for i in range(n)]  # any origin numbers, kept in order
+    got = origin_batches(todo, workers)
+    assert [i for b in got for i in b] == todo
+    sizes = [len(b) for b in got]
+    assert sizes[0] == max(1, math.ceil(n / (4 * workers)))
+    assert all(a >= b for a, b in itertools.pairwise(sizes))  # the big ones first
+    assert sizes[-1] == 1
+    assert len(got) <= 4 * workers * (1 + math.log(max(n, 1))) + 4 * workers  # O(P log n) tasks, not one per origin
+    assert origin_batches(todo, workers, 4) == [tuple(todo[k:k + 4]) for k in range(0, n, 4)]  # a fixed size as asked
+    assert origin_batches([], workers) == []
 
 
 def test_dask_local_cluster_equals_single_process(newport2024, venues, fresh, record_property):

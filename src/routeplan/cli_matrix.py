@@ -81,7 +81,7 @@ def read_venues(path: str | Path) -> list[tuple[int, str, str]]:
 @click.option("--workers", type=click.IntRange(1, 1024), help="Run on a Dask LocalCluster of N worker processes on this machine.")
 @click.option("--local", is_flag=True, help="Run in this process, without Dask (the default).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from <out>.partial.jsonl.")
-@click.option("--batch", type=click.IntRange(1, 100_000), help="Origins per Dask task (default: about four tasks per worker).")
+@click.option("--batch", type=click.IntRange(1, 100_000), help="Origins per Dask task (default: batches that shrink to single origins at the end, so the workers finish together).")
 @click.option("--method", type=click.Choice(list(METHODS)), default="pairwise", show_default=True,
               help="Exact search for the charges: pairwise (goal-directed, numba) or one-to-many (one label search per origin).")
 @click.option("--policy", help="TOML file with a [policy] table.")

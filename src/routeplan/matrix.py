@@ -765,6 +765,25 @@ def _dask_batch(path: str, stops: tuple[Stop, ...], policy: ExpensePolicy, alrea
     return out
 
 
+def origin_batches(todo: Sequence[int], n_workers: int, batch: int | None = None) -> list[tuple[int, ...]]:
+    """The origins cut into tasks, in order.  A fixed ``batch`` gives batches of that size.
+    By default the sizes shrink as the work left does (guided self-scheduling; Polychronopoulos
+    and Kuck, IEEE Trans. Computers 36(12), 1987): each batch is a quarter of one worker's share
+    of the origins not yet batched, down to single origins at the end.  Dask hands tasks out in
+    the order submitted, so the big batches go first and the workers finish together: with equal
+    batches, one worker could sit idle for most of a batch at the end (on GB, 38 origins of
+    about 40 s each), and the last batches also bound what a lost worker costs."""
+    if batch is not None:
+        return [tuple(todo[k:k + batch]) for k in range(0, len(todo), batch)]
+    out: list[tuple[int, ...]] = []
+    k = 0
+    while k < len(todo):
+        size = max(1, math.ceil((len(todo) - k) / (4 * max(1, n_workers))))
+        out.append(tuple(todo[k:k + size]))
+        k += size
+    return out
+
+
 def _start_client(dist: Any, scheduler: str | None, n_workers: int | None, own: list[Any]) -> Any:
     """A client of a new LocalCluster (one single-threaded worker process per core, or
     ``n_workers``) or of the cluster at ``scheduler``; what it starts is appended to ``own``."""
@@ -814,8 +833,8 @@ def venue_matrix_dask(
         ``"tcp://HOST:8786"`` for a running cluster; ``None`` starts a ``LocalCluster`` of
         ``n_workers`` processes (default: one per core), one thread each, and closes it after.
     batch
-        Origins per task (default: about four tasks per worker).  A lost worker costs only its
-        batches: Dask runs them again elsewhere (``retries=2``).
+        Origins per task (default: shrinking batches, see :func:`origin_batches`).  A lost worker
+        costs only its batches: Dask runs them again elsewhere (``retries=2``).
     client
         An existing ``distributed.Client`` to use instead (``scheduler`` and ``n_workers`` are
         then ignored; it is not closed).
@@ -855,8 +874,7 @@ def venue_matrix_dask(
             if client is None:
                 client = _start_client(dist, scheduler, n_workers, own)
             n_w = max(1, len(client.scheduler_info().get("workers", {})) or n_workers or 1)
-            size = batch or max(1, math.ceil(len(todo) / (4 * n_w)))
-            batches = [tuple(todo[k:k + size]) for k in range(0, len(todo), size)]
+            batches = origin_batches(todo, n_w, batch)
             futs = [client.submit(_dask_batch, str(path), stops, policy, already, fp, b, method, retries=2, pure=False,
                                   key=f"routeplan-matrix-{fp[:10]}-{b[0]}-{b[-1]}") for b in batches]
             for fut in dist.as_completed(futs):
