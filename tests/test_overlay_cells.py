@@ -332,6 +332,41 @@ def test_overlay_on_newport(newport2024) -> None:
 
 
 @pytest.mark.integration
+def test_shared_cell_trees_give_the_same_answers(newport2024) -> None:
+    """A venue matrix keeps the end-cell searches across pairs (``trees``): every ordered pair of
+    some venues, two of them in one cell with a third, gives the same front and fastest route as
+    a query with its own searches, and the searches are shared."""
+    net = newport2024
+    pol = ExpensePolicy()
+    comp = net.compile(pol, ())
+    ex = frozenset(pol.exempt_classes)
+    ov, cg = net.overlay(ex), net.cell_graph(ex)
+    rng = np.random.default_rng(5)
+    inner = np.flatnonzero((ov.node_code >= 0) & (ov.node_code < ov.n_cells))
+    venues = [int(v) for v in rng.choice(inner, 6, replace=False)]
+    for v in venues[:2]:  # a second venue in the same cell
+        mates = inner[(ov.node_code[inner] == ov.node_code[v]) & (inner != v)]
+        venues.append(int(mates[len(mates) // 2]))
+    trees: dict = {}
+    same_cell = 0
+    for s in venues:
+        for t in venues:
+            if s == t:
+                continue
+            same_cell += int(ov.node_code[s] == ov.node_code[t])
+            args = (ov, comp.indptr, comp.heads, comp.tails, comp.time_s, comp.label, comp.label_charge, s, t)
+            kw = {"xy": net.node_x_y, "inv_vmax": net.inv_vmax, "landmarks": net.landmarks, "workspace": net.workspace}
+            own, shared = OverlayQuery(*args, **kw), OverlayQuery(*args, **kw, trees=trees)
+            assert shared.front(cell_graph=cg) == own.front(cell_graph=cg)
+            assert shared.fastest(goal_directed=False) == own.fastest(goal_directed=False)
+    assert same_cell >= 4
+    n_pairs = len(venues) * (len(venues) - 1)
+    assert len(trees) <= 2 * len(venues) + same_cell < 2 * n_pairs  # one source and one target search per venue
+    ws = net.workspace
+    assert (ws.pred_node == -1).all()
+
+
+@pytest.mark.integration
 def test_overlay_on_rutland(rutland2024) -> None:
     seen = _check_real(rutland2024, pairs=60, seed=4, reference_every=6)
     assert seen["default:charged"] > 10, seen

@@ -84,6 +84,7 @@ import numpy.typing as npt
 from routeplan import cache as rcache
 from routeplan.allocator import reuse_freed_memory
 from routeplan.errors import DataError, UsageError
+from routeplan.kernels.corridor import mark_corridor
 from routeplan.kernels.dijkstra import dijkstra_all, shortest_path
 from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import LabelRoute, route_cost
@@ -203,6 +204,19 @@ def network_key(net: Network) -> str:
     return f"{net.meta.get('osm_sha256', '?')}|{net.meta.get('boundaries', '?')}|{net.n_nodes}|{net.n_edges}"
 
 
+@dataclass
+class _Corridor:
+    """Reverse adjacency of one CSR and the scratch of :func:`mark_corridor` (reused by every pair)."""
+
+    heads: npt.NDArray[np.int32]
+    rev_ptr: npt.NDArray[np.int64]
+    rev_edge: npt.NDArray[np.int64]
+    out: npt.NDArray[np.float64]
+    seen: npt.NDArray[np.bool_]
+    queue: npt.NDArray[np.int64]
+    edges: npt.NDArray[np.int64]
+
+
 class _Context:
     """What every origin of one matrix shares: charges, the allowed edges and the fastest times
     from every node to every venue (the search's pruning bound)."""
@@ -225,6 +239,9 @@ class _Context:
         self.tnodes = sorted({s.node for s, bad in zip(self.stops, self.avoid_stop, strict=True) if not bad})
         self.col = {v: k for k, v in enumerate(self.tnodes)}
         self._to_all: npt.NDArray[np.float64] | None = None
+        self._corridor_scratch: _Corridor | None = None
+        self._trees: dict[tuple[int, bool, int], tuple[Any, ...]] = {}
+        self._trees_for: npt.NDArray[np.float64] | None = None
 
     @property
     def to_all(self) -> npt.NDArray[np.float64]:
@@ -232,6 +249,27 @@ class _Context:
             c = self.net.compile(self.policy, self.already)
             self._to_all = times_to(c.indptr, c.heads, c.time_s, self.tnodes, self.allowed)
         return self._to_all
+
+    def _corridor(self, heads: npt.NDArray[np.int32], tails: npt.NDArray[Any]) -> _Corridor:
+        """The reverse adjacency and scratch arrays of :func:`mark_corridor`, made once."""
+        sc = self._corridor_scratch
+        if sc is None or sc.heads is not heads:
+            n, m = self.net.n_nodes, heads.shape[0]
+            rev_edge = np.argsort(heads, kind="stable")
+            rev_ptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(heads, minlength=n), out=rev_ptr[1:])
+            sc = self._corridor_scratch = _Corridor(heads=heads, rev_ptr=rev_ptr, rev_edge=rev_edge, out=np.full(m, np.inf),
+                                                    seen=np.zeros(n, dtype=np.bool_), queue=np.empty(n, dtype=np.int64),
+                                                    edges=np.empty(m, dtype=np.int64))
+        return sc
+
+    def _cell_trees(self, time_s: npt.NDArray[np.float64]) -> dict[tuple[int, bool, int], tuple[Any, ...]]:
+        """The overlay's end-cell searches, kept for the whole matrix: an origin's serves all its
+        destinations and a destination's all origins (2 n cell searches instead of 2 n^2).  About
+        venues x cell size x 16 bytes (on realistic GB cells, a few MB for 300 venues)."""
+        if self._trees_for is not time_s:
+            self._trees, self._trees_for = {}, time_s
+        return self._trees
 
     def _stop_seats(self, i: int, j: int) -> tuple[list[int], int]:
         if not self.policy.charge_stops:
@@ -340,7 +378,7 @@ class _Context:
         if net.n_nodes >= OVERLAY_MIN_NODES:  # the engine plan_leg's "fast" picks at this size
             query = OverlayQuery(net.overlay(self.exempt), comp.indptr, comp.heads, comp.tails, comp.time_s, comp.label,
                                  comp.label_charge, origin.node, dest.node, xy=net.node_x_y, inv_vmax=net.inv_vmax,
-                                 landmarks=net.landmarks, workspace=net.workspace)
+                                 landmarks=net.landmarks, workspace=net.workspace, trees=self._cell_trees(comp.time_s))
             if net.n_nodes >= CH_MIN_NODES and not bool((comp.label_charge == AVOID).any()):
                 # As plan_leg: the hierarchy's fastest route (it cannot drop hard-avoid roads).
                 from routeplan.kernels.ch import ch_query
@@ -355,7 +393,17 @@ class _Context:
             search = flat(comp.time_s)
         if fast is None:
             return []
-        routes = front_ends(search, fast, comp.label, comp.label_charge, within=flat(tight), cell_graph=cg)
+        def within(**kw: Any) -> list[LabelRoute]:
+            # The cheapest among the fastest routes: the same search, along the fastest routes to
+            # this destination only (kernels.corridor); the routes it may take are the same.
+            sc = self._corridor(comp.heads, comp.tails)
+            k = mark_corridor(dest.node, tight, comp.tails, sc.rev_ptr, sc.rev_edge, sc.out, sc.seen, sc.queue, sc.edges)
+            try:
+                return flat(sc.out)(**kw)
+            finally:
+                sc.out[sc.edges[:k]] = np.inf
+
+        routes = front_ends(search, fast, comp.label, comp.label_charge, within=within, cell_graph=cg)
         return [(lr.cost, lr.time_s, sorted(route_cost(lr.edges, comp.label, comp.label_charge)[1])) for lr in routes]
 
 

@@ -67,9 +67,17 @@ def route_cost(
     label: npt.NDArray[np.int32],
     label_charge: npt.NDArray[np.int64],
 ) -> tuple[int, frozenset[int]]:
-    """Charge of a route given by CSR positions: each positive-charge label counted once."""
-    labs = {int(label[k]) for k in edges if label[k] >= 0 and label_charge[label[k]] > 0}
-    return int(sum(int(label_charge[x]) for x in labs)), frozenset(labs)
+    """Charge of a route given by CSR positions: each positive-charge label counted once.
+
+    With numpy over the whole route (a matrix asks this of every answer, routes of thousands of
+    edges: a Python loop over them was a tenth of a region matrix's time)."""
+    idx = np.asarray(edges, dtype=np.int64)
+    if idx.size == 0:
+        return 0, frozenset()
+    labs = np.unique(label[idx])
+    labs = labs[labs >= 0]
+    labs = labs[label_charge[labs] > 0]
+    return int(label_charge[labs].sum()), frozenset(labs.tolist())
 
 
 def pareto_front(

@@ -57,6 +57,7 @@ import heapq
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numba
 import numpy as np
@@ -918,6 +919,12 @@ class OverlayQuery:
 
     Parameters are the kernel arrays of :func:`pareto_front_overlay` (``tails``: tail of every CSR
     position); ``workspace`` is borrowed during construction only.
+
+    ``trees``: a dict the caller keeps for many queries on the same overlay and times (a venue
+    matrix: each origin's source tree serves all its destinations, each destination's target tree
+    all origins).  A cell search depends only on its root, its direction and, for the source, an
+    inner target in the *same* cell (an inner node of another cell is never reached: every edge of
+    an inner node lies in its own cell), so that is the key; the trees are read-only.
     """
 
     def __init__(
@@ -936,8 +943,10 @@ class OverlayQuery:
         inv_vmax: float = 0.0,
         landmarks: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
         workspace: Workspace | None = None,
+        trees: dict[tuple[int, bool, int], tuple[Any, ...]] | None = None,
     ) -> None:
         self.ov = ov
+        self.tree_cache = trees
         self.label = np.asarray(label)
         self.charge = np.asarray(label_charge, dtype=np.int64)
         self.source, self.target = int(source), int(target)
@@ -965,11 +974,9 @@ class OverlayQuery:
         if self._trees:
             return
         ov, s, t, cs, ct = self.ov, self.source, self.target, self.cs, self.ct
-        indptr, heads, tails, time_s = self.arrays
         nb = self.nb
         if cs >= 0:
-            self.src = _cell_tree(s, False, indptr, heads, tails, ov.rev_ptr, ov.rev_edge, time_s, ov.node_code, t if ct >= 0 else -1,
-                                  self.ws.pred_node)
+            self.src = self._tree(s, False, t if ct == cs else -1)
             self.src_lab = int(ov.cell_label[cs]) if cs < ov.n_cells else -1
         else:
             self.src = _NO_TREE
@@ -977,7 +984,7 @@ class OverlayQuery:
         self.tgt_d = np.full(nb + 2, np.inf)
         self.tgt_loc = np.full(nb + 2, -1, dtype=np.int64)
         if ct >= 0:
-            self.tgt = _cell_tree(t, True, indptr, heads, tails, ov.rev_ptr, ov.rev_edge, time_s, ov.node_code, -1, self.ws.pred_node)
+            self.tgt = self._tree(t, True, -1)
             self.tgt_d[self.tgt[2]] = self.tgt[3]
             self.tgt_loc[self.tgt[2]] = self.tgt[4]
             self.tgt_lab = int(ov.cell_label[ct]) if ct < ov.n_cells else -1
@@ -985,6 +992,17 @@ class OverlayQuery:
             self.tgt = _NO_TREE
             self.tgt_lab = -1
         self._trees = True
+
+    def _tree(self, root: int, backward: bool, other: int) -> tuple[Any, ...]:
+        key = (root, backward, other)
+        got = None if self.tree_cache is None else self.tree_cache.get(key)
+        if got is None:
+            indptr, heads, tails, time_s = self.arrays
+            ov = self.ov
+            got = _cell_tree(root, backward, indptr, heads, tails, ov.rev_ptr, ov.rev_edge, time_s, ov.node_code, other, self.ws.pred_node)
+            if self.tree_cache is not None:
+                self.tree_cache[key] = got
+        return got
 
     def _edges(self, encs: npt.NDArray[np.int64], tails_idx: npt.NDArray[np.int64]) -> list[int]:
         ov = self.ov
