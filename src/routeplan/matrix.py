@@ -265,8 +265,9 @@ class _Context:
 
     def _cell_trees(self, time_s: npt.NDArray[np.float64]) -> dict[tuple[int, bool, int], tuple[Any, ...]]:
         """The overlay's end-cell searches, kept for the whole matrix: an origin's serves all its
-        destinations and a destination's all origins (2 n cell searches instead of 2 n^2).  About
-        venues x cell size x 16 bytes (on realistic GB cells, a few MB for 300 venues)."""
+        destinations and a destination's all origins (2 n cell searches instead of 2 n^2).  They
+        take venues x cell size x about 16 bytes: on realistic GENERATED GB, 294 trees and 11 MB
+        after 3 origins of 300 venues."""
         if self._trees_for is not time_s:
             self._trees, self._trees_for = {}, time_s
         return self._trees
