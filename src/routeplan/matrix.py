@@ -88,7 +88,7 @@ from routeplan.kernels.corridor import mark_corridor
 from routeplan.kernels.dijkstra import dijkstra_all, shortest_path
 from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import LabelRoute, route_cost
-from routeplan.kernels.overlay_cells import OverlayQuery
+from routeplan.kernels.overlay_cells import CellOverlay, OverlayQuery
 from routeplan.locate import Stop
 from routeplan.network import Network
 from routeplan.order import LegOption, leg_fronts, times_to
@@ -210,11 +210,11 @@ class _Corridor:
 
     heads: npt.NDArray[np.int32]
     rev_ptr: npt.NDArray[np.int64]
-    rev_edge: npt.NDArray[np.int64]
+    rev_edge: npt.NDArray[Any]
     out: npt.NDArray[np.float64]
     seen: npt.NDArray[np.bool_]
     queue: npt.NDArray[np.int64]
-    edges: npt.NDArray[np.int64]
+    edges: npt.NDArray[Any]
 
 
 class _Context:
@@ -250,17 +250,21 @@ class _Context:
             self._to_all = times_to(c.indptr, c.heads, c.time_s, self.tnodes, self.allowed)
         return self._to_all
 
-    def _corridor(self, heads: npt.NDArray[np.int32], tails: npt.NDArray[Any]) -> _Corridor:
-        """The reverse adjacency and scratch arrays of :func:`mark_corridor`, made once."""
+    def _corridor(self, heads: npt.NDArray[np.int32], ov: CellOverlay | None) -> _Corridor:
+        """The reverse adjacency and scratch arrays of :func:`mark_corridor`, made once: the
+        overlay's in-edge lists when there is one (built from the same CSR), else their own."""
         sc = self._corridor_scratch
         if sc is None or sc.heads is not heads:
             n, m = self.net.n_nodes, heads.shape[0]
-            rev_edge = np.argsort(heads, kind="stable")
-            rev_ptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(heads, minlength=n), out=rev_ptr[1:])
+            if ov is not None:
+                rev_ptr, rev_edge = ov.rev_ptr, ov.rev_edge
+            else:
+                rev_edge = np.argsort(heads, kind="stable").astype(np.int32 if m < 2**31 else np.int64)
+                rev_ptr = np.zeros(n + 1, dtype=np.int64)
+                np.cumsum(np.bincount(heads, minlength=n), out=rev_ptr[1:])
             sc = self._corridor_scratch = _Corridor(heads=heads, rev_ptr=rev_ptr, rev_edge=rev_edge, out=np.full(m, np.inf),
                                                     seen=np.zeros(n, dtype=np.bool_), queue=np.empty(n, dtype=np.int64),
-                                                    edges=np.empty(m, dtype=np.int64))
+                                                    edges=np.empty(m, dtype=rev_edge.dtype))
         return sc
 
     def _cell_trees(self, time_s: npt.NDArray[np.float64]) -> dict[tuple[int, bool, int], tuple[Any, ...]]:
@@ -376,8 +380,10 @@ class _Context:
             return run
 
         search: Callable[..., list[LabelRoute]]
+        ov: CellOverlay | None = None
         if net.n_nodes >= OVERLAY_MIN_NODES:  # the engine plan_leg's "fast" picks at this size
-            query = OverlayQuery(net.overlay(self.exempt), comp.indptr, comp.heads, comp.tails, comp.time_s, comp.label,
+            ov = net.overlay(self.exempt)
+            query = OverlayQuery(ov, comp.indptr, comp.heads, comp.tails, comp.time_s, comp.label,
                                  comp.label_charge, origin.node, dest.node, xy=net.node_x_y, inv_vmax=net.inv_vmax,
                                  landmarks=net.landmarks, workspace=net.workspace, trees=self._cell_trees(comp.time_s))
             if net.n_nodes >= CH_MIN_NODES and not bool((comp.label_charge == AVOID).any()):
@@ -397,7 +403,7 @@ class _Context:
         def within(**kw: Any) -> list[LabelRoute]:
             # The cheapest among the fastest routes: the same search, along the fastest routes to
             # this destination only (kernels.corridor); the routes it may take are the same.
-            sc = self._corridor(comp.heads, comp.tails)
+            sc = self._corridor(comp.heads, ov)
             k = mark_corridor(dest.node, tight, comp.tails, sc.rev_ptr, sc.rev_edge, sc.out, sc.seen, sc.queue, sc.edges)
             try:
                 return flat(sc.out)(**kw)
