@@ -22,8 +22,10 @@ can be checked to be equal.
 origins A..B-1 (all their destinations) in its own fresh process, is recorded as soon as it ends
 (``parts`` in the JSON) and keeps its rows in ``WORKDIR/matrix-rows/``.  Once the parts of a
 configuration tile all n origins, the whole matrix is recorded (``wholes``): its time is the sum of
-the parts' matrix times plus one part's fixed costs, and its digest is that of all the rows in
-origin order, the same digest a run in one piece gives.  Optionally ``--osrm-table`` times OSRM's ``Table`` (fastest times only,
+the parts' matrix times plus the parts' mean fixed costs (counted once), and its digest is that of
+all the rows in origin order, the same digest a run in one piece gives.
+
+Optionally ``--osrm-table`` times OSRM's ``Table`` (fastest times only,
 no charges; CH) on the same venues as a reference for the one-to-many part.
 """
 

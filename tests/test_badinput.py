@@ -249,7 +249,10 @@ def test_missing_output_folders_are_created(tmp_path: Path, capsys: pytest.Captu
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    code = "from routeplan.cli import main; main()"
+    # Ctrl-C as a planner's terminal delivers it: a suite started in the background by a
+    # non-interactive shell ignores SIGINT, the child would inherit that and Python would then
+    # install no KeyboardInterrupt handler at all.
+    code = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); from routeplan.cli import main; main()"
     return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
