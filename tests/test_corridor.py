@@ -10,6 +10,7 @@ import pytest
 
 from routeplan.kernels.corridor import mark_corridor
 from routeplan.matrix import tight_times
+from routeplan.order import _reverse_csr
 
 
 def _graph(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -37,12 +38,10 @@ def _dist(n: int, heads: np.ndarray, tails: np.ndarray, time_s: np.ndarray, sour
 @pytest.mark.parametrize("seed", range(12))
 def test_corridor_is_the_tight_edges_that_lead_to_the_target(seed: int) -> None:
     n, m = 40, 160
-    _, heads, tails, time_s = _graph(n, m, seed)
+    indptr, heads, tails, time_s = _graph(n, m, seed)
     dist = _dist(n, heads, tails, time_s, 0)
     tight = tight_times(tails, heads, time_s, dist)
-    rev_edge = np.argsort(heads, kind="stable")
-    rev_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(heads, minlength=n), out=rev_ptr[1:])
+    rev_ptr, _, rev_edge = _reverse_csr(indptr, heads)
     out = np.full(m, np.inf)
     seen = np.zeros(n, dtype=np.bool_)
     queue = np.empty(n, dtype=np.int64)

@@ -91,7 +91,7 @@ from routeplan.kernels.labels import LabelRoute, route_cost
 from routeplan.kernels.overlay_cells import CellOverlay, OverlayQuery
 from routeplan.locate import Stop
 from routeplan.network import Network
-from routeplan.order import LegOption, leg_fronts, times_to
+from routeplan.order import LegOption, _reverse_csr, leg_fronts, times_to
 from routeplan.policy import AVOID, ExpensePolicy
 from routeplan.routing import CH_MIN_NODES, OVERLAY_MIN_NODES, OVERLAY_TREES_FIRST_NODES
 
@@ -250,18 +250,18 @@ class _Context:
             self._to_all = times_to(c.indptr, c.heads, c.time_s, self.tnodes, self.allowed)
         return self._to_all
 
-    def _corridor(self, heads: npt.NDArray[np.int32], ov: CellOverlay | None) -> _Corridor:
+    def _corridor(self, indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32], ov: CellOverlay | None) -> _Corridor:
         """The reverse adjacency and scratch arrays of :func:`mark_corridor`, made once: the
-        overlay's in-edge lists when there is one (built from the same CSR), else their own."""
+        overlay's in-edge lists when there is one (built from the same CSR), else the reversed CSR
+        ``times_to`` uses (:func:`routeplan.order._reverse_csr`)."""
         sc = self._corridor_scratch
         if sc is None or sc.heads is not heads:
             n, m = self.net.n_nodes, heads.shape[0]
+            rev_edge: npt.NDArray[Any]
             if ov is not None:
                 rev_ptr, rev_edge = ov.rev_ptr, ov.rev_edge
             else:
-                rev_edge = np.argsort(heads, kind="stable").astype(np.int32 if m < 2**31 else np.int64)
-                rev_ptr = np.zeros(n + 1, dtype=np.int64)
-                np.cumsum(np.bincount(heads, minlength=n), out=rev_ptr[1:])
+                rev_ptr, _, rev_edge = _reverse_csr(indptr, heads)
             sc = self._corridor_scratch = _Corridor(heads=heads, rev_ptr=rev_ptr, rev_edge=rev_edge, out=np.full(m, np.inf),
                                                     seen=np.zeros(n, dtype=np.bool_), queue=np.empty(n, dtype=np.int64),
                                                     edges=np.empty(m, dtype=rev_edge.dtype))
@@ -403,7 +403,7 @@ class _Context:
         def within(**kw: Any) -> list[LabelRoute]:
             # The cheapest among the fastest routes: the same search, along the fastest routes to
             # this destination only (kernels.corridor); the routes it may take are the same.
-            sc = self._corridor(comp.heads, ov)
+            sc = self._corridor(comp.indptr, comp.heads, ov)
             k = mark_corridor(dest.node, tight, comp.tails, sc.rev_ptr, sc.rev_edge, sc.out, sc.seen, sc.queue, sc.edges)
             try:
                 return flat(sc.out)(**kw)
