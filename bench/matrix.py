@@ -66,11 +66,16 @@ def places(net: Any, nodes: list[int]) -> list[str]:
     return [f"{lat[v]:.7f},{lon[v]:.7f}" for v in nodes]
 
 
+def canonical(row: Any) -> str:
+    """A row as canonical JSON: what the digest hashes and what a part's rows file holds."""
+    return json.dumps(row, sort_keys=True, default=str)
+
+
 def rows_digest(rows: Any) -> str:
     """sha1 of the rows in a canonical JSON form (equal digests = equal matrices)."""
     h = hashlib.sha1()
     for r in rows:
-        h.update(json.dumps(r, sort_keys=True, default=str).encode())
+        h.update(canonical(r).encode())
     return h.hexdigest()
 
 
@@ -93,7 +98,7 @@ def write_rows(path: Path, rows: Any) -> None:
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         for r in rows:
-            fh.write(json.dumps(r, sort_keys=True, default=str) + "\n")
+            fh.write(canonical(r) + "\n")
     tmp.replace(path)
 
 
@@ -458,13 +463,13 @@ def main() -> None:
                 r = measure(pbf, args.cache_dir, n, mode, args.origins, args.seed, args.method, args.timeout)
                 r.update(dataset=name, generated=generated, n=n, mode=mode, origins_asked=args.origins, method=args.method,
                          date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), git_sha=_git_sha())
-                local = next((x for x in results["runs"] if x["dataset"] == name and x["n"] == n and x["mode"] == "local"
+                local = next((x for x in results["runs"] if _same(x, name, n, "local")
                               and x.get("status") == "ok" and x.get("origins") == r.get("origins")), None)
                 if mode == "local":
                     r["equal_to_local"] = "–"
                 elif r.get("status") == "ok" and local is not None:
                     r["equal_to_local"] = "yes" if local["digest"] == r["digest"] else "**NO**"
-                results["runs"] = [x for x in results["runs"] if not (x["dataset"] == name and x["n"] == n and x["mode"] == mode)] + [r]
+                results["runs"] = [x for x in results["runs"] if not _same(x, name, n, mode)] + [r]
                 print(f"  {r.get('status')}: matrix {fmt(r.get('matrix_s'))} s, {fmt(r.get('pairs_per_s'), 0)} pairs/s, "
                       f"peak {fmt(r.get('peak_rss_mb'), 0)} MB, whole {fmt(r.get('extrapolated_total_s'), 0)} s", file=sys.stderr, flush=True)
                 args.out.parent.mkdir(parents=True, exist_ok=True)
