@@ -264,7 +264,9 @@ def measure(pbf: Path, cache_dir: Path, n: int, mode: str, origins: int | None, 
     fixed = res["cluster_s"]
     res["pairs_per_s"] = res["pairs"] / res["matrix_s"] if res["matrix_s"] > 0 else None
     whole_pairs = res["n"] * (res["n"] - 1)
-    if res["origins"] < res["n"]:
+    if part is not None:
+        pass  # a part's whole matrix is its parts' sum (whole_from_parts), not an extrapolation
+    elif res["origins"] < res["n"]:
         res["extrapolated_matrix_s"] = extrapolate(res["matrix_s"], 0.0, res["n"], res["origins"])
         res["extrapolated_total_s"] = fixed + res["load_s"] + res["resolve_s"] + res["customise_s"] + res["extrapolated_matrix_s"]
     else:
@@ -337,12 +339,12 @@ def parts_markdown(results: dict[str, Any]) -> list[str]:
         return []
     lines = ["", ("Matrices measured in parts (`--part A:B`: origins A to B-1, all their destinations, each part in its own fresh process; "
              "the whole matrix's time is the sum of its parts' matrix times plus one part's mean fixed costs):"), "",
-             "| network | venues | mode | parts | pairs | matrix s (sum) | pairs/s | whole matrix s | peak RSS MB | rows equal to local | CPU s | max CPU pressure % | measured |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| network | venues | mode | parts | pairs | matrix s (sum) | pairs/s | whole matrix s | peak RSS MB | rows equal to local | same rows as | CPU s | max CPU pressure % | measured |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for w in results.get("wholes", []):
         label = w["dataset"] + (" (GENERATED)" if w.get("generated") else "")
         lines.append(f"| {label} | {w['n']}×{w['n']} | {w['mode']} | {w['parts']} | {w['pairs']:,} | {fmt(w['matrix_s'], 0)} | {fmt(w['pairs_per_s'], 1)} | "
-                     f"{fmt(w['total_s'], 0)} | {fmt(w['peak_rss_mb'], 0)} | {w.get('equal_to_local', '–')} | {fmt(w['cpu_s'], 0)} | "
+                     f"{fmt(w['total_s'], 0)} | {fmt(w['peak_rss_mb'], 0)} | {w.get('equal_to_local', '–')} | {agreement(results, w)} | {fmt(w['cpu_s'], 0)} | "
                      f"{fmt(w['cpu_pressure_pct'], 0)} | {w['first'][:16]} to {w['last'][:16]}, git {', '.join(_short(g) for g in w['git_shas'])} |")
     lines += ["", "| network | venues | mode | origins | pairs | matrix s | pairs/s | peak RSS MB | rows equal to local | CPU s | CPU pressure % | measured |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -356,6 +358,22 @@ def parts_markdown(results: dict[str, Any]) -> list[str]:
                      f"{fmt(p['peak_rss_mb'], 0)} | {p.get('equal_to_local', '–')} | {fmt(p.get('cpu_s'), 0)} | {fmt(p.get('cpu_pressure_pct'), 0)} | "
                      f"{p['date'][:16]}, git {_short(p['git_sha'])} |")
     return lines
+
+
+def agreement(results: dict[str, Any], w: dict[str, Any]) -> str:
+    """How a whole matrix's rows compare with every other whole matrix of the same venues (runs in
+    one piece and matrices from parts, any mode): ``dask2 yes, local **NO**``; ``–`` if none."""
+    others = [x for x in results.get("runs", []) if x.get("status") == "ok" and x.get("origins") == x["n"]]
+    others += results.get("wholes", [])
+    seen: dict[str, str] = {}
+    for x in others:
+        if x is w or x["dataset"] != w["dataset"] or x["n"] != w["n"]:
+            continue
+        kind = x["mode"] + (" (parts)" if "parts" in x and isinstance(x["parts"], int) else "")
+        if kind == w["mode"] + " (parts)":
+            continue
+        seen[kind] = "yes" if x["digest"] == w["digest"] else "**NO**"
+    return ", ".join(f"{k} {v}" for k, v in sorted(seen.items())) or "–"
 
 
 def write_markdown(results: dict[str, Any], path: Path) -> None:

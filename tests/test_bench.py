@@ -205,6 +205,16 @@ def test_matrix_parts_tile_and_make_the_digest_of_a_run_in_one_piece(tmp_path: P
     text = "\n".join(bmatrix.parts_markdown({"parts": [dict(p, status="ok", pairs_per_s=1.0) for p in parts], "wholes": [whole]}))
     assert "| 0-1 |" in text and "| 3-4 |" in text and "| 60 |" in text
     assert bmatrix.parts_markdown({"runs": []}) == []
+    # a whole matrix is compared with every other whole matrix of the same venues, in any mode
+    one = {"dataset": "region", "n": 5, "mode": "local", "origins": 5, "status": "ok", "digest": whole["digest"]}
+    bad = dict(one, mode="dask1", digest="0" * 40)
+    sliced = dict(one, mode="dask2", origins=2, digest="1" * 40)  # a slice is not a whole matrix
+    other_n = dict(one, n=6, mode="dask1", origins=6, digest="2" * 40)
+    res = {"runs": [one, bad, sliced, other_n], "wholes": [whole]}
+    assert bmatrix.agreement(res, whole) == "dask1 **NO**, local yes"
+    assert bmatrix.agreement({"runs": [], "wholes": [whole]}, whole) == "–"
+    mine = dict(whole, mode="dask1", digest=whole["digest"])
+    assert bmatrix.agreement({"runs": [], "wholes": [whole, mine]}, mine) == "dask2 (parts) yes"
 
 
 def test_run_measured_reports_status_without_hanging(tmp_path: Path) -> None:
