@@ -78,3 +78,18 @@ def test_route_cost_counts_each_charged_label_once(seed: int) -> None:
         assert labs == frozenset(want) and all(type(x) is int for x in labs)
         assert cost == sum(int(charge[x]) for x in want) and type(cost) is int
         assert route_cost(tuple(edges), label, charge) == (cost, labs)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reverse_csr_lists_each_nodes_in_edges_in_csr_order(seed: int) -> None:
+    """``kernels.csr.reverse_csr``, which every backward search shares, against its
+    definition: node v's slice holds exactly the CSR positions of the edges into v, ascending."""
+    from routeplan.kernels.csr import reverse_csr
+
+    n = 30 + seed  # some nodes have no in-edge (m is small for n at seed 0), parallel edges occur
+    indptr, heads, _, _ = _graph(n, 10 * seed + 5, seed)
+    rindptr, order = reverse_csr(indptr, heads)
+    assert rindptr.dtype == np.int64 and order.dtype == np.int64 and rindptr[-1] == heads.shape[0]
+    for v in range(n):
+        want = [k for k in range(heads.shape[0]) if int(heads[k]) == v]
+        assert order[rindptr[v]:rindptr[v + 1]].tolist() == want

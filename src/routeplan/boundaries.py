@@ -28,6 +28,7 @@ import shapely
 
 from routeplan import cache as rcache
 from routeplan import settings
+from routeplan.allocator import release_freed_memory
 from routeplan.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -342,26 +343,6 @@ def load_boundaries(
         rcache.write_npz(rcache.path_for("boundaries", key), _to_arrays(bnd), compress=False)
     release_freed_memory()
     return bnd
-
-
-@cache
-def _malloc_trim() -> Any:
-    import ctypes
-    import ctypes.util
-
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        return None
-
-
-def release_freed_memory() -> None:
-    """Give memory freed by a finished stage back to the OS (glibc ``malloc_trim``; a no-op
-    elsewhere), so the next stage's allocations raise the process's peak RSS less.  Freed
-    blocks otherwise stay in the heap, fragmented, and count as resident."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 def _pack(geoms: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:

@@ -86,6 +86,7 @@ import numpy.typing as npt
 
 from routeplan.errors import InfeasibleError, NoRouteError, UsageError
 from routeplan.kernels.cells import CellGraph, build_cell_graph, vertex_adjacency
+from routeplan.kernels.csr import reverse_csr
 from routeplan.kernels.dijkstra import Workspace, dijkstra_all, edge_tails, shortest_path
 from routeplan.kernels.fastlabels import pareto_front_fast
 from routeplan.kernels.labels import LabelRoute, pareto_front, route_cost
@@ -510,9 +511,7 @@ def layered_time_to_target(indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.
     ``_UNREACHABLE_S``.
     """
     n, k = int(indptr.shape[0] - 1), len(nodes) - 1
-    order = np.argsort(heads, kind="stable")  # the reversed network, built once for all stops
-    rindptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(heads, minlength=n), out=rindptr[1:])
+    rindptr, order = reverse_csr(indptr, heads)  # the reversed network, built once for all stops
     rheads = edge_tails(indptr)[order].astype(np.int32)
     rw, ra = np.ascontiguousarray(time_s[order]), np.ascontiguousarray(allowed[order])
     h = np.empty(n * k, dtype=np.float64)

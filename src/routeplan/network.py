@@ -28,7 +28,8 @@ import numpy.typing as npt
 
 from routeplan import __version__
 from routeplan import cache as rcache
-from routeplan.boundaries import Boundaries, release_freed_memory, sha256_file, to_bng
+from routeplan.allocator import release_freed_memory
+from routeplan.boundaries import Boundaries, sha256_file, to_bng
 from routeplan.errors import ConfigError, DataError
 from routeplan.graph import empty_field, largest_scc, split_ways
 from routeplan.kernels import csr_from_edges
@@ -399,8 +400,8 @@ def _index_dtype(n: int) -> type[np.signedinteger[Any]]:
 _NOT_FOR_CSR = ("geom_ptr", "geom_lon", "geom_lat", "cell", "flag")  # pieces arrays the search graph is built without
 _NOT_FOR_LANDMARKS = tuple(k for k in _ARRAYS if k != "node_id")  # pieces arrays the landmark search never reads
 _BUILD_MODULES = ("osm.py", "graph.py", "overlay.py", "vehicle.py", "network.py", "boundaries.py", "kernels/components.py")
-_LANDMARK_MODULES = ("kernels/landmarks.py", "kernels/dijkstra.py")
-_OVERLAY_MODULES = ("kernels/overlay_cells.py", "policy.py")
+_LANDMARK_MODULES = ("kernels/landmarks.py", "kernels/dijkstra.py", "kernels/csr.py")
+_OVERLAY_MODULES = ("kernels/overlay_cells.py", "kernels/csr.py", "policy.py")
 _CH_MODULES = ("kernels/ch.py",)
 
 

@@ -112,6 +112,7 @@ import numpy as np
 import numpy.typing as npt
 
 from routeplan.errors import InfeasibleError, NoRouteError, UsageError
+from routeplan.kernels.csr import reverse_csr
 from routeplan.kernels.dijkstra import dijkstra_all, edge_tails, shortest_path
 from routeplan.kernels.labels import LabelLimitError
 from routeplan.locate import Stop
@@ -167,12 +168,8 @@ def _mask_of(labels: Sequence[int] | frozenset[int]) -> int:
 def _reverse_csr(indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32],
                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
     """Reversed CSR: (indptr, heads, order) with ``order[k]`` the forward position of reversed k."""
-    tails = edge_tails(indptr)
-    order = np.argsort(heads, kind="stable")
-    n = int(indptr.shape[0] - 1)
-    rindptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(heads, minlength=n), out=rindptr[1:])
-    return rindptr, tails[order].astype(np.int32), order.astype(np.int64)
+    rindptr, order = reverse_csr(indptr, heads)
+    return rindptr, edge_tails(indptr)[order].astype(np.int32), order
 
 
 def times_to(indptr: npt.NDArray[np.int64], heads: npt.NDArray[np.int32], time_s: npt.NDArray[np.float64],

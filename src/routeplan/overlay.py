@@ -38,7 +38,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from routeplan.boundaries import Boundaries, from_bng, release_freed_memory, to_bng
+from routeplan.allocator import release_freed_memory
+from routeplan.boundaries import Boundaries, from_bng, to_bng
 from routeplan.errors import ConfigError
 from routeplan.graph import Segments, concat_ranges, empty_field
 from routeplan.kernels.components import weak_components

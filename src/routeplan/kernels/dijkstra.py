@@ -17,6 +17,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from routeplan.kernels.csr import reverse_csr
 from routeplan.kernels.potential import NO_LANDMARKS, potential
 
 
@@ -171,12 +172,8 @@ def distances_to(
 
     Used as an admissible, consistent A* potential by the label-setting search.
     """
-    tails = edge_tails(indptr)
-    order = np.argsort(heads, kind="stable")
-    n = indptr.shape[0] - 1
-    rindptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(heads, minlength=n), out=rindptr[1:])
-    rheads = tails[order].astype(np.int32)
+    rindptr, order = reverse_csr(indptr, heads)
+    rheads = edge_tails(indptr)[order].astype(np.int32)
     rallowed = np.ones(heads.shape[0], dtype=np.bool_) if allowed is None else allowed[order]
     dist: npt.NDArray[np.float64] = dijkstra_all(rindptr, rheads, weight[order], rallowed, int(target))
     return dist

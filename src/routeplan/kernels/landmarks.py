@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from routeplan.kernels.csr import reverse_csr
+
 __all__ = ["PARALLEL_MIN_NODES", "compute_landmarks", "select_landmarks"]
 
 PARALLEL_MIN_NODES = 200_000
@@ -56,9 +58,7 @@ def compute_landmarks(
     or scipy's Dijkstra.
     """
     n = indptr.shape[0] - 1
-    order = np.argsort(heads, kind="stable")
-    rindptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(heads, minlength=n), out=rindptr[1:])
+    rindptr, order = reverse_csr(indptr, heads)
     rheads = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))[order]  # the tails, by head
     rtime = time_s[order]
     del order

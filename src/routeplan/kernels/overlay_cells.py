@@ -65,6 +65,7 @@ import numpy.typing as npt
 
 from routeplan.kernels.cellcost import cost_to_go
 from routeplan.kernels.cells import INF_COST, CellGraph, build_cell_graph, vertex_weights
+from routeplan.kernels.csr import reverse_csr
 from routeplan.kernels.dijkstra import XY, Workspace, edge_tails, split_xy
 from routeplan.kernels.fastlabels import _grow, _h_cost
 from routeplan.kernels.labels import LabelLimitError, LabelRoute, route_cost
@@ -348,9 +349,9 @@ def build_overlay(
     ov_head = (-node_code[dst[by]] - 1).astype(np.int32)
     del dst, src, bsrc, pedges, plen
     # In-edges of every node, for the backward search from an inner target.
-    rev_edge = np.argsort(heads, kind="stable").astype(np.int32)
-    rev_ptr = np.zeros(node_code.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(heads, minlength=node_code.shape[0]), out=rev_ptr[1:])
+    rev_ptr, rev_order = reverse_csr(indptr, heads)
+    rev_edge = rev_order.astype(np.int32)
+    del rev_order
     return CellOverlay(
         n_cells=n_cells,
         cell_label=np.asarray(cell_label, dtype=np.int32),
