@@ -322,6 +322,7 @@ def markdown(results: dict[str, Any]) -> str:
         whole = f"{fmt(r['extrapolated_total_s'], 0)}{' (extrapolated ×' + fmt(r['n'] / r['origins'], 1) + ')' if sliced else ''}"
         lines.append(f"| {label} | {r['n']}×{r['n']} | {r['mode']} | {r['origins']} | {r['pairs']:,} | {fmt(r['matrix_s'])} | {fmt(r['pairs_per_s'], 0)} | "
                      f"{fmt(r['cluster_s'])} | {fmt(r['load_s'])}{' (+' + fmt(r['customise_s']) + ')' if r.get('customise_s') else ''} | {whole} | {fmt(r['peak_rss_mb'], 0)} | {r.get('equal_to_local', '–')} | {fmt(r.get('cpu_s'), 0)} | {fmt(r['pairs'] / r['cpu_s'] if r.get('cpu_s') else None, 0)} | {fmt(r.get('cpu_pressure_pct'), 0)} |")
+    lines += coverage_markdown(results)
     lines += parts_markdown(results)
     for t in results.get("osrm_table", []):
         if t.get("status") == "ok":
@@ -330,6 +331,32 @@ def markdown(results: dict[str, Any]) -> str:
     for note in results.get("notes", []):
         lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+def coverage_markdown(results: dict[str, Any]) -> list[str]:
+    """Issue 16 item 8 at a glance: for each network and venue count, each mode's whole-matrix
+    seconds (measured in one piece or from parts), or the extrapolation of a slice, or nothing."""
+    cells: dict[tuple[str, int], dict[str, str]] = {}
+    for r in results.get("runs", []):
+        if r.get("status") != "ok":
+            continue
+        k = (r["dataset"] + (" (GENERATED)" if r.get("generated") else ""), r["n"])
+        if r["origins"] == r["n"]:
+            cells.setdefault(k, {})[r["mode"]] = f"{fmt(r['matrix_s'], 0)} s ({r.get('date', '?')[:10]}, {_short(r.get('git_sha', '?'))})"
+        else:
+            cells.setdefault(k, {}).setdefault(r["mode"], f"slice of {r['origins']} origins only: ~{fmt(r.get('extrapolated_matrix_s'), 0)} s extrapolated "
+                                                          f"({r.get('date', '?')[:10]}, {_short(r.get('git_sha', '?'))})")
+    for w in results.get("wholes", []):
+        k = (w["dataset"] + (" (GENERATED)" if w.get("generated") else ""), w["n"])
+        cells.setdefault(k, {})[w["mode"]] = f"{fmt(w['matrix_s'], 0)} s, {w['parts']} parts ({w['last'][:10]}, {', '.join(_short(g) for g in w['git_shas'])})"
+    if not cells:
+        return []
+    lines = ["", ("Whole matrices measured (matrix seconds; day and git of the code; in one piece or from parts, else a slice's extrapolation). "
+                  "Compare a row's modes with each other only where they were measured on the same day (see the tables and notes):"), "",
+             "| network | venues | one process | 1 worker | 2 workers |", "|---|---|---|---|---|"]
+    for (label, n), by in sorted(cells.items()):
+        lines.append(f"| {label} | {n}×{n} | {by.get('local', '–')} | {by.get('dask1', '–')} | {by.get('dask2', '–')} |")
+    return lines
 
 
 def parts_markdown(results: dict[str, Any]) -> list[str]:

@@ -206,7 +206,8 @@ def test_matrix_parts_tile_and_make_the_digest_of_a_run_in_one_piece(tmp_path: P
     assert "| 0-1 |" in text and "| 3-4 |" in text and "| 60 |" in text
     assert bmatrix.parts_markdown({"runs": []}) == []
     # a whole matrix is compared with every other whole matrix of the same venues, in any mode
-    one = {"dataset": "region", "n": 5, "mode": "local", "origins": 5, "status": "ok", "digest": whole["digest"]}
+    one = {"dataset": "region", "n": 5, "mode": "local", "origins": 5, "status": "ok", "digest": whole["digest"], "matrix_s": 50.0,
+           "date": "2026-12-04T00:00:00Z", "git_sha": "def"}
     bad = dict(one, mode="dask1", digest="0" * 40)
     sliced = dict(one, mode="dask2", origins=2, digest="1" * 40)  # a slice is not a whole matrix
     other_n = dict(one, n=6, mode="dask1", origins=6, digest="2" * 40)
@@ -215,6 +216,13 @@ def test_matrix_parts_tile_and_make_the_digest_of_a_run_in_one_piece(tmp_path: P
     assert bmatrix.agreement({"runs": [], "wholes": [whole]}, whole) == "–"
     mine = dict(whole, mode="dask1", digest=whole["digest"])
     assert bmatrix.agreement({"runs": [], "wholes": [whole, mine]}, mine) == "dask2 (parts) yes"
+    # the coverage table: a whole run, a whole from parts, a slice's extrapolation, a missing mode
+    sliced.update(extrapolated_matrix_s=125.0, git_sha="abc")
+    cover = "\n".join(bmatrix.coverage_markdown(res))
+    assert "| region | 5×5 | 50 s (2026-12-04, def) | 50 s (2026-12-04, def) | 60 s, 3 parts (2026-12-03, abc) |" in cover
+    only_slice = "\n".join(bmatrix.coverage_markdown({"runs": [sliced]}))
+    assert "| region | 5×5 | – | – | slice of 2 origins only: ~125 s extrapolated (2026-12-04, abc) |" in only_slice
+    assert bmatrix.coverage_markdown({"runs": []}) == []
 
 
 def test_run_measured_reports_status_without_hanging(tmp_path: Path) -> None:
