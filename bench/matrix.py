@@ -264,14 +264,10 @@ def measure(pbf: Path, cache_dir: Path, n: int, mode: str, origins: int | None, 
     fixed = res["cluster_s"]
     res["pairs_per_s"] = res["pairs"] / res["matrix_s"] if res["matrix_s"] > 0 else None
     whole_pairs = res["n"] * (res["n"] - 1)
-    if part is not None:
-        pass  # a part's whole matrix is its parts' sum (whole_from_parts), not an extrapolation
-    elif res["origins"] < res["n"]:
-        res["extrapolated_matrix_s"] = extrapolate(res["matrix_s"], 0.0, res["n"], res["origins"])
+    if part is None:  # a part's whole matrix is its parts' sum (whole_from_parts), not an extrapolation
+        res["extrapolated_matrix_s"] = (extrapolate(res["matrix_s"], 0.0, res["n"], res["origins"]) if res["origins"] < res["n"]
+                                        else res["matrix_s"])
         res["extrapolated_total_s"] = fixed + res["load_s"] + res["resolve_s"] + res["customise_s"] + res["extrapolated_matrix_s"]
-    else:
-        res["extrapolated_matrix_s"] = res["matrix_s"]
-        res["extrapolated_total_s"] = fixed + res["load_s"] + res["resolve_s"] + res["customise_s"] + res["matrix_s"]
     res["whole_pairs"] = whole_pairs
     return res
 
@@ -314,7 +310,7 @@ def markdown(results: dict[str, Any]) -> str:
              "| network | venues | mode | origins run | pairs run | matrix s | pairs/s | cluster start s | network load s (+ overlay and CH load) | whole matrix s (wall, extrapolated if sliced) | peak RSS MB | rows equal to local | CPU s (all processes) | pairs per CPU s | CPU pressure % |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results.get("runs", []):
-        label = r["dataset"] + (" (GENERATED)" if r.get("generated") else "")
+        label = _label(r)
         if r.get("status") != "ok":
             lines.append(f"| {label} | {r['n']}×{r['n']} | {r['mode']} | {r.get('origins_asked') or r['n']} | – | {r.get('status')} after {fmt(r.get('wall_s'), 0)} s | – | – | – | – | {fmt(r.get('peak_rss_mb'), 0)} | – | – | – | – |")
             continue
@@ -340,14 +336,14 @@ def coverage_markdown(results: dict[str, Any]) -> list[str]:
     for r in results.get("runs", []):
         if r.get("status") != "ok":
             continue
-        k = (r["dataset"] + (" (GENERATED)" if r.get("generated") else ""), r["n"])
+        k = (_label(r), r["n"])
         if r["origins"] == r["n"]:
             cells.setdefault(k, {})[r["mode"]] = f"{fmt(r['matrix_s'], 0)} s ({r.get('date', '?')[:10]}, {_short(r.get('git_sha', '?'))})"
         else:
             cells.setdefault(k, {}).setdefault(r["mode"], f"slice of {r['origins']} origins only: ~{fmt(r.get('extrapolated_matrix_s'), 0)} s extrapolated "
                                                           f"({r.get('date', '?')[:10]}, {_short(r.get('git_sha', '?'))})")
     for w in results.get("wholes", []):
-        k = (w["dataset"] + (" (GENERATED)" if w.get("generated") else ""), w["n"])
+        k = (_label(w), w["n"])
         cells.setdefault(k, {})[w["mode"]] = f"{fmt(w['matrix_s'], 0)} s, {w['parts']} parts ({w['last'][:10]}, {', '.join(_short(g) for g in w['git_shas'])})"
     if not cells:
         return []
@@ -369,14 +365,14 @@ def parts_markdown(results: dict[str, Any]) -> list[str]:
              "| network | venues | mode | parts | pairs | matrix s (sum) | pairs/s | whole matrix s | peak RSS MB | rows equal to local | same rows as | CPU s | max CPU pressure % | measured |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for w in results.get("wholes", []):
-        label = w["dataset"] + (" (GENERATED)" if w.get("generated") else "")
+        label = _label(w)
         lines.append(f"| {label} | {w['n']}×{w['n']} | {w['mode']} | {w['parts']} | {w['pairs']:,} | {fmt(w['matrix_s'], 0)} | {fmt(w['pairs_per_s'], 1)} | "
                      f"{fmt(w['total_s'], 0)} | {fmt(w['peak_rss_mb'], 0)} | {w.get('equal_to_local', '–')} | {agreement(results, w)} | {fmt(w['cpu_s'], 0)} | "
                      f"{fmt(w['cpu_pressure_pct'], 0)} | {w['first'][:16]} to {w['last'][:16]}, git {', '.join(_short(g) for g in w['git_shas'])} |")
     lines += ["", "| network | venues | mode | origins | pairs | matrix s | pairs/s | peak RSS MB | rows equal to local | CPU s | CPU pressure % | measured |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in sorted(parts, key=lambda x: (x["dataset"], x["n"], x["mode"], x["origin_lo"])):
-        label = p["dataset"] + (" (GENERATED)" if p.get("generated") else "")
+        label = _label(p)
         span = f"{p['origin_lo']}-{p['origin_lo'] + p['origins'] - 1}"
         if p.get("status") != "ok":
             lines.append(f"| {label} | {p['n']}×{p['n']} | {p['mode']} | {span} | – | {p.get('status')} after {fmt(p.get('wall_s'), 0)} s | – | {fmt(p.get('peak_rss_mb'), 0)} | – | – | – | {p['date'][:16]} |")
@@ -390,22 +386,23 @@ def parts_markdown(results: dict[str, Any]) -> list[str]:
 def agreement(results: dict[str, Any], w: dict[str, Any]) -> str:
     """How a whole matrix's rows compare with every other whole matrix of the same venues (runs in
     one piece and matrices from parts, any mode): ``dask2 yes, local **NO**``; ``–`` if none."""
-    others = [x for x in results.get("runs", []) if x.get("status") == "ok" and x.get("origins") == x["n"]]
-    others += results.get("wholes", [])
+    others = [(x["mode"], x) for x in results.get("runs", []) if x.get("status") == "ok" and x.get("origins") == x["n"]]
+    others += [(x["mode"] + " (parts)", x) for x in results.get("wholes", []) if x["mode"] != w["mode"]]
     seen: dict[str, str] = {}
-    for x in others:
-        if x is w or x["dataset"] != w["dataset"] or x["n"] != w["n"]:
-            continue
-        kind = x["mode"] + (" (parts)" if "parts" in x and isinstance(x["parts"], int) else "")
-        if kind == w["mode"] + " (parts)":
-            continue
-        seen[kind] = "yes" if x["digest"] == w["digest"] else "**NO**"
+    for kind, x in others:
+        if x["dataset"] == w["dataset"] and x["n"] == w["n"]:
+            seen[kind] = "yes" if x["digest"] == w["digest"] else "**NO**"
     return ", ".join(f"{k} {v}" for k, v in sorted(seen.items())) or "–"
 
 
 def write_markdown(results: dict[str, Any], path: Path) -> None:
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     path.write_text(mdsplice.replace_section(old, markdown(results), before=("## Whole days",)), encoding="utf-8")
+
+
+def _label(r: dict[str, Any]) -> str:
+    """A result's network as the tables name it (generated networks say so)."""
+    return str(r["dataset"]) + (" (GENERATED)" if r.get("generated") else "")
 
 
 def _short(sha: str) -> str:
